@@ -1,0 +1,426 @@
+//! Site settings: `site.yaml`, every key optional.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::yaml;
+use crate::Error;
+
+/// The name of the settings file at the site root.
+pub const CONFIG_FILE: &str = "site.yaml";
+
+/// One group of readers, with a card of its own on each code page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audience {
+    /// Stable id, used in markup and the reader's filter (`new-to-apis`).
+    pub id: String,
+    /// The heading text that opens the card (`New to APIs`).
+    pub label: String,
+}
+
+/// syntect theme names for the light and the dark colour scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HighlightConfig {
+    /// Theme for the light scheme.
+    pub light: String,
+    /// Theme for the dark scheme.
+    pub dark: String,
+}
+
+impl Default for HighlightConfig {
+    fn default() -> Self {
+        HighlightConfig {
+            light: "InspiredGitHub".into(),
+            dark: "base16-ocean.dark".into(),
+        }
+    }
+}
+
+/// Checks on the ```json example responses, as JSON Pointers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResponseConfig {
+    /// Where a response names its error code; `null` turns the check off.
+    pub code_pointer: Option<String>,
+    /// Where a response links to its page; `null` turns the check off.
+    pub doc_url_pointer: Option<String>,
+}
+
+impl Default for ResponseConfig {
+    fn default() -> Self {
+        ResponseConfig {
+            code_pointer: Some("/error".into()),
+            doc_url_pointer: Some("/doc_url".into()),
+        }
+    }
+}
+
+/// `site.yaml` as written; see [`SiteConfig`] for the resolved settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    title: String,
+    base_url: String,
+    errors_path: String,
+    language: String,
+    categories: Vec<String>,
+    audiences: Vec<Audience>,
+    highlight: HighlightConfig,
+    response: ResponseConfig,
+    extra: serde_yaml::Value,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            title: "API error reference".into(),
+            base_url: "http://127.0.0.1:1111".into(),
+            errors_path: "reference/errors".into(),
+            language: "en".into(),
+            categories: Vec::new(),
+            audiences: vec![
+                Audience {
+                    id: "new-to-apis".into(),
+                    label: "New to APIs".into(),
+                },
+                Audience {
+                    id: "production-engineer".into(),
+                    label: "Production engineer".into(),
+                },
+            ],
+            highlight: HighlightConfig::default(),
+            response: ResponseConfig::default(),
+            extra: serde_yaml::Value::Mapping(Default::default()),
+        }
+    }
+}
+
+/// Resolved site settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteConfig {
+    /// The site's name.
+    pub title: String,
+    /// Absolute URL of the site root, without a trailing slash.
+    pub base_url: String,
+    /// The path part of `base_url`, with a leading and a trailing slash (`/docs/`).
+    pub base_path: String,
+    /// Where error pages go, relative to the root, without slashes at either end.
+    pub errors_path: String,
+    /// The pages' `lang`.
+    pub language: String,
+    /// Display order of categories; others follow A–Z.
+    pub categories: Vec<String>,
+    /// Reader groups with their own cards.
+    pub audiences: Vec<Audience>,
+    /// Syntax themes.
+    pub highlight: HighlightConfig,
+    /// Checks on example responses.
+    pub response: ResponseConfig,
+    /// Free data for templates.
+    pub extra: serde_json::Value,
+    /// The base URL that `doc_url` in example responses must use: the one in
+    /// `site.yaml`, even when a preview build overrides it.
+    #[serde(skip)]
+    pub canonical_base_url: String,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        // The defaults are valid by construction.
+        resolve(RawConfig::default(), Path::new(CONFIG_FILE), "")
+            .unwrap_or_else(|_| unreachable!("built-in defaults are valid settings"))
+    }
+}
+
+impl SiteConfig {
+    /// Reads `site.yaml` from `root`; a missing file gives the defaults.
+    pub fn load(root: &Path) -> Result<Self, Error> {
+        let path = root.join(CONFIG_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let shown = PathBuf::from(CONFIG_FILE);
+        let text = crate::content::decode_text(&shown, &bytes)
+            .map_err(|d| Error::Settings(Diagnostics::from_iter([d])))?;
+        Self::parse(&shown, &text)
+    }
+
+    /// Parses settings from `text`; `shown` names the file in diagnostics.
+    pub fn parse(shown: &Path, text: &str) -> Result<Self, Error> {
+        let raw: RawConfig = if text.trim().is_empty() {
+            RawConfig::default()
+        } else {
+            yaml::from_str(text, 0)
+                .map_err(|e| Error::Settings(Diagnostics::from_iter([e.at(shown, text)])))?
+        };
+        resolve(raw, shown, text)
+    }
+
+    /// Replaces `base_url` (a preview deploy); `doc_url` checks keep the
+    /// canonical one.
+    pub fn with_base_url(mut self, url: &str) -> Result<Self, Error> {
+        let (base, path) = split_base_url(url).ok_or_else(|| {
+            Error::Usage(format!(
+                "--base-url: `{url}` is not an absolute http(s) URL"
+            ))
+        })?;
+        self.base_url = base;
+        self.base_path = path;
+        Ok(self)
+    }
+
+    /// Absolute URL of a site-relative path (`reference/errors/x/`).
+    pub fn absolute_url(&self, rel: &str) -> String {
+        format!("{}/{}", self.base_url, rel.trim_start_matches('/'))
+    }
+
+    /// Root-relative URL (with the base path) of a site-relative path.
+    pub fn url(&self, rel: &str) -> String {
+        format!("{}{}", self.base_path, rel.trim_start_matches('/'))
+    }
+
+    /// Site-relative path of a code's page (`reference/errors/<code>/`).
+    pub fn error_rel(&self, code: &str) -> String {
+        if self.errors_path.is_empty() {
+            format!("{code}/")
+        } else {
+            format!("{}/{code}/", self.errors_path)
+        }
+    }
+
+    /// Site-relative path of the catalog (`reference/errors/`).
+    pub fn catalog_rel(&self) -> String {
+        if self.errors_path.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.errors_path)
+        }
+    }
+
+    /// The audience whose label equals `heading`, ignoring case.
+    pub fn audience_for(&self, heading: &str) -> Option<&Audience> {
+        let h = heading.trim();
+        self.audiences
+            .iter()
+            .find(|a| a.label.trim().to_lowercase() == h.to_lowercase())
+    }
+}
+
+fn resolve(raw: RawConfig, shown: &Path, text: &str) -> Result<SiteConfig, Error> {
+    let mut problems = Diagnostics::new();
+    let at = |key: &str| yaml::key_position(text, 0, key).unwrap_or((1, 1));
+    let (base_url, base_path) = match split_base_url(&raw.base_url) {
+        Some(v) => v,
+        None => {
+            let (l, c) = at("base_url");
+            problems.push(Diagnostic::error(
+                shown,
+                Some(text),
+                l,
+                c,
+                "settings",
+                format!(
+                    "base_url `{}` must be an absolute http:// or https:// URL",
+                    raw.base_url
+                ),
+            ));
+            (String::new(), "/".into())
+        }
+    };
+    let errors_path = raw.errors_path.trim_matches('/').to_string();
+    if errors_path
+        .split('/')
+        .any(|seg| seg == ".." || seg == "." || (seg.is_empty() && !errors_path.is_empty()))
+        || errors_path.contains('\\')
+    {
+        let (l, c) = at("errors_path");
+        problems.push(Diagnostic::error(
+            shown,
+            Some(text),
+            l,
+            c,
+            "settings",
+            format!(
+                "errors_path `{}` must be a plain relative path",
+                raw.errors_path
+            ),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for a in &raw.audiences {
+        let valid_id = !a.id.is_empty()
+            && a.id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_id || a.label.trim().is_empty() || !seen.insert(a.id.clone()) {
+            let (l, c) = at("audiences");
+            problems.push(Diagnostic::error(
+                shown,
+                Some(text),
+                l,
+                c,
+                "settings",
+                format!(
+                    "audience `{}` needs a unique id of letters, digits, `-` or `_`, and a label",
+                    a.id
+                ),
+            ));
+        }
+    }
+    for (key, name) in [
+        ("light", &raw.highlight.light),
+        ("dark", &raw.highlight.dark),
+    ] {
+        if !crate::highlight::theme_exists(name) {
+            let (l, c) = yaml::key_position(text, 0, key)
+                .or_else(|| yaml::key_position(text, 0, "highlight"))
+                .unwrap_or((1, 1));
+            problems.push(Diagnostic::error(
+                shown,
+                Some(text),
+                l,
+                c,
+                "settings",
+                format!(
+                    "unknown highlight theme `{name}`; known themes: {}",
+                    crate::highlight::theme_names().join(", ")
+                ),
+            ));
+        }
+    }
+    for (key, ptr) in [
+        ("code_pointer", &raw.response.code_pointer),
+        ("doc_url_pointer", &raw.response.doc_url_pointer),
+    ] {
+        if let Some(p) = ptr {
+            if !p.is_empty() && !p.starts_with('/') {
+                let (l, c) = yaml::key_position(text, 0, key).unwrap_or((1, 1));
+                problems.push(Diagnostic::error(
+                    shown,
+                    Some(text),
+                    l,
+                    c,
+                    "settings",
+                    format!("{key} `{p}` is not a JSON Pointer (it must start with `/`)"),
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Settings(problems));
+    }
+    let extra = serde_json::to_value(&raw.extra).unwrap_or(serde_json::Value::Null);
+    Ok(SiteConfig {
+        title: raw.title,
+        canonical_base_url: base_url.clone(),
+        base_url,
+        base_path,
+        errors_path,
+        language: raw.language,
+        categories: raw.categories,
+        audiences: raw.audiences,
+        highlight: raw.highlight,
+        response: raw.response,
+        extra,
+    })
+}
+
+/// Splits `https://host/path/` into `("https://host/path", "/path/")`.
+fn split_base_url(url: &str) -> Option<(String, String)> {
+    let url = url.trim();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let scheme_len = url.len() - rest.len();
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if host.is_empty() || host.contains(char::is_whitespace) || path.contains(['?', '#', ' ']) {
+        return None;
+    }
+    let path = path.trim_matches('/');
+    let base_path = if path.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{path}/")
+    };
+    let base = format!(
+        "{}{}{}",
+        &url[..scheme_len],
+        host,
+        base_path.trim_end_matches('/')
+    );
+    Some((base, base_path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_without_file() {
+        let c = SiteConfig::default();
+        assert_eq!(c.errors_path, "reference/errors");
+        assert_eq!(c.base_path, "/");
+        assert_eq!(c.audiences.len(), 2);
+        assert_eq!(c.url(&c.error_rel("x")), "/reference/errors/x/");
+    }
+
+    #[test]
+    fn base_url_with_path() {
+        let c = SiteConfig::parse(
+            Path::new("site.yaml"),
+            "base_url: https://docs.example.com/docs/\n",
+        )
+        .unwrap();
+        assert_eq!(c.base_url, "https://docs.example.com/docs");
+        assert_eq!(c.base_path, "/docs/");
+        assert_eq!(
+            c.absolute_url(&c.error_rel("a")),
+            "https://docs.example.com/docs/reference/errors/a/"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_line() {
+        let err = SiteConfig::parse(Path::new("site.yaml"), "title: x\ntitel: y\n").unwrap_err();
+        let Error::Settings(ds) = err else {
+            panic!("expected settings error")
+        };
+        let d = ds.iter().next().unwrap();
+        assert_eq!(d.line, 2);
+        assert!(d.message.contains("titel"), "{}", d.message);
+        assert!(d.message.contains("did you mean `title`"), "{}", d.message);
+    }
+
+    #[test]
+    fn bad_theme_and_base_url() {
+        let err = SiteConfig::parse(
+            Path::new("site.yaml"),
+            "base_url: docs.example.com\nhighlight:\n  light: Nope\n",
+        )
+        .unwrap_err();
+        let Error::Settings(ds) = err else {
+            panic!("expected settings error")
+        };
+        let lines: Vec<_> = ds.iter().map(|d| d.line).collect();
+        assert_eq!(lines, vec![1, 3]);
+    }
+
+    #[test]
+    fn base_url_override_keeps_canonical() {
+        let c = SiteConfig::parse(Path::new("site.yaml"), "base_url: https://a.test/\n")
+            .unwrap()
+            .with_base_url("https://preview.test/pr-7")
+            .unwrap();
+        assert_eq!(c.base_path, "/pr-7/");
+        assert_eq!(c.canonical_base_url, "https://a.test");
+    }
+}

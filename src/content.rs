@@ -1,0 +1,823 @@
+//! Loading content: walk `content/`, split front matter, parse it into
+//! typed pages and check what can be checked without rendering.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Component, Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::config::SiteConfig;
+use crate::diagnostic::{Diagnostic, Diagnostics, LineIndex};
+use crate::yaml;
+
+/// The folder of Markdown content, under the site root.
+pub const CONTENT_DIR: &str = "content";
+/// The folder of error files, under `content/`.
+pub const ERRORS_DIR: &str = "errors";
+
+/// One Markdown file as read from disk.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The file's path as shown to users (relative to the site root).
+    pub shown: PathBuf,
+    /// Path relative to `content/`, with `/` separators.
+    pub content_path: String,
+    /// The whole text, BOM removed.
+    pub text: String,
+    /// Byte offset where the Markdown body starts.
+    pub body_start: usize,
+    /// Line starts of `text`, for positions.
+    pub lines: LineIndex,
+}
+
+impl SourceFile {
+    /// The Markdown body, after the front matter.
+    pub fn body(&self) -> &str {
+        &self.text[self.body_start..]
+    }
+
+    /// The 1-based line and column of a byte offset into the body.
+    pub fn body_position(&self, body_offset: usize) -> (usize, usize) {
+        self.lines
+            .position(&self.text, self.body_start + body_offset)
+    }
+
+    /// An error at a byte offset of the body.
+    pub fn error_at(
+        &self,
+        body_offset: usize,
+        rule: &'static str,
+        msg: impl Into<String>,
+    ) -> Diagnostic {
+        let (l, c) = self.body_position(body_offset);
+        Diagnostic::error(&self.shown, Some(&self.text), l, c, rule, msg)
+    }
+
+    /// A warning at a byte offset of the body.
+    pub fn warning_at(
+        &self,
+        body_offset: usize,
+        rule: &'static str,
+        msg: impl Into<String>,
+    ) -> Diagnostic {
+        let (l, c) = self.body_position(body_offset);
+        Diagnostic::warning(&self.shown, Some(&self.text), l, c, rule, msg)
+    }
+
+    /// An error at the value of front-matter key `key` (or the file's first line).
+    pub fn error_at_key(
+        &self,
+        key: &str,
+        rule: &'static str,
+        msg: impl Into<String>,
+    ) -> Diagnostic {
+        let (l, c) = self.key_position(key);
+        Diagnostic::error(&self.shown, Some(&self.text), l, c, rule, msg)
+    }
+
+    /// A warning at the value of front-matter key `key`.
+    pub fn warning_at_key(
+        &self,
+        key: &str,
+        rule: &'static str,
+        msg: impl Into<String>,
+    ) -> Diagnostic {
+        let (l, c) = self.key_position(key);
+        Diagnostic::warning(&self.shown, Some(&self.text), l, c, rule, msg)
+    }
+
+    /// Where `key:` stands in the front matter.
+    pub fn key_position(&self, key: &str) -> (usize, usize) {
+        yaml::key_position(&self.text[..self.body_start], 0, key).unwrap_or((1, 1))
+    }
+
+    /// Where `needle` first appears inside the value of front-matter key
+    /// `key` (for one item of a list), else where the key is.
+    pub fn item_position(&self, key: &str, needle: &str) -> (usize, usize) {
+        let (line, col) = self.key_position(key);
+        let front = &self.text[..self.body_start];
+        // Lists may be inline (`[a, b]`) or one item a line below the key.
+        for (i, text) in front.split('\n').enumerate().skip(line - 1).take(64) {
+            if i + 1 > line && !text.starts_with([' ', '\t', '-']) {
+                break;
+            }
+            if let Some(byte) = find_word(text, needle) {
+                return (i + 1, text[..byte].chars().count() + 1);
+            }
+        }
+        (line, col)
+    }
+}
+
+fn find_word(haystack: &str, word: &str) -> Option<usize> {
+    let is_word = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.');
+    haystack.match_indices(word).map(|(i, _)| i).find(|&i| {
+        let before = haystack[..i].chars().next_back();
+        let after = haystack[i + word.len()..].chars().next();
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    })
+}
+
+/// `deprecated:` in front matter: a flag, or a message saying what to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Deprecation {
+    /// `true` or `false`.
+    Flag(bool),
+    /// Deprecated, with a note for readers.
+    Message(String),
+    /// Not given.
+    #[default]
+    #[serde(skip)]
+    Absent,
+}
+
+impl Deprecation {
+    /// True when the code is deprecated.
+    pub fn is_deprecated(&self) -> bool {
+        matches!(self, Deprecation::Flag(true) | Deprecation::Message(_))
+    }
+
+    /// The message, when one was given.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Deprecation::Message(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// The front matter of an error file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorMeta {
+    /// The error code, as the API returns it.
+    pub code: String,
+    /// Human title.
+    pub title: String,
+    /// HTTP status, 100–599.
+    pub status: u16,
+    /// Category name, for grouping.
+    pub category: String,
+    /// One sentence.
+    pub summary: String,
+    /// Which endpoints it affects.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Whether a retry may succeed.
+    #[serde(default)]
+    pub retryable: Option<bool>,
+    /// Codes to show as related.
+    #[serde(default)]
+    pub related: Vec<String>,
+    /// Former codes; each gets a redirect page.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Whether (and why) the code is deprecated.
+    #[serde(default)]
+    pub deprecated: Deprecation,
+    /// When the code appeared.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Drafts build only with `--drafts`.
+    #[serde(default)]
+    pub draft: bool,
+    /// Free data for templates.
+    #[serde(default)]
+    pub extra: Option<serde_yaml::Value>,
+}
+
+/// The front matter of a guide page (all optional).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PageMeta {
+    /// Title; defaults to the first `#` heading, then the file name.
+    pub title: Option<String>,
+    /// A sentence for the meta description and link cards.
+    pub description: Option<String>,
+    /// Drafts build only with `--drafts`.
+    pub draft: bool,
+    /// Order among sibling pages (lower first), then title.
+    pub weight: Option<i64>,
+    /// Free data for templates.
+    pub extra: Option<serde_yaml::Value>,
+}
+
+/// One error code's page.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    /// Its front matter.
+    pub meta: ErrorMeta,
+    /// Its file.
+    pub source: SourceFile,
+}
+
+/// A Markdown page that is not an error code: the home page or a guide.
+#[derive(Debug, Clone)]
+pub struct GuidePage {
+    /// Its front matter.
+    pub meta: PageMeta,
+    /// The resolved title.
+    pub title: String,
+    /// Site-relative URL path (`guides/retries/`, or empty for the home page).
+    pub rel_url: String,
+    /// Its file.
+    pub source: SourceFile,
+}
+
+/// Everything under `content/`.
+#[derive(Debug, Clone, Default)]
+pub struct Content {
+    /// Error pages, sorted by code.
+    pub errors: Vec<ErrorPage>,
+    /// Home and guide pages, sorted by path.
+    pub guides: Vec<GuidePage>,
+    /// Content paths of files that failed to load; links to them are not
+    /// reported again.
+    pub unloaded: Vec<String>,
+}
+
+impl Content {
+    /// Maps each page's content path (`errors/auth/x.md`) to its site-relative URL.
+    pub fn link_map(&self, config: &SiteConfig) -> HashMap<String, String> {
+        let mut map = HashMap::new();
+        for path in &self.unloaded {
+            map.insert(path.clone(), String::new());
+        }
+        for e in &self.errors {
+            map.insert(
+                e.source.content_path.clone(),
+                config.error_rel(&e.meta.code),
+            );
+        }
+        for g in &self.guides {
+            map.insert(g.source.content_path.clone(), g.rel_url.clone());
+        }
+        map
+    }
+
+    /// The error page for `code`, exactly.
+    pub fn error(&self, code: &str) -> Option<&ErrorPage> {
+        self.errors
+            .binary_search_by(|e| e.meta.code.as_str().cmp(code))
+            .ok()
+            .map(|i| &self.errors[i])
+    }
+}
+
+/// Decodes a file's bytes as UTF-8 without a BOM, or says where it is not UTF-8.
+pub fn decode_text(shown: &Path, bytes: &[u8]) -> Result<String, Diagnostic> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.to_string()),
+        Err(e) => {
+            let valid = &bytes[..e.valid_up_to()];
+            // The valid prefix is UTF-8 by definition.
+            let prefix = std::str::from_utf8(valid).unwrap_or_default();
+            let line = prefix.matches('\n').count() + 1;
+            let col = prefix
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0)
+                + 1;
+            Err(Diagnostic::error(
+                shown,
+                None,
+                line,
+                col,
+                "encoding",
+                format!(
+                    "the file is not valid UTF-8 (byte 0x{:02X} at offset {}); save it as UTF-8",
+                    bytes[e.valid_up_to()],
+                    e.valid_up_to()
+                ),
+            ))
+        }
+    }
+}
+
+/// A file split into its front matter and body.
+struct Split<'a> {
+    /// The YAML between the `---` lines; `None` when the file has none.
+    yaml: Option<&'a str>,
+    /// Where the body starts.
+    body_start: usize,
+}
+
+/// Splits `---` front matter from the body. An opening `---` without a
+/// closing one is an error.
+fn split_front_matter(text: &str) -> Result<Split<'_>, (usize, String)> {
+    let mut lines = text.split_inclusive('\n');
+    let Some(first) = lines.next() else {
+        return Ok(Split {
+            yaml: None,
+            body_start: 0,
+        });
+    };
+    if first.trim_end() != "---" {
+        return Ok(Split {
+            yaml: None,
+            body_start: 0,
+        });
+    }
+    let yaml_start = first.len();
+    let mut offset = yaml_start;
+    for line in lines {
+        let t = line.trim_end();
+        if t == "---" || t == "..." {
+            return Ok(Split {
+                yaml: Some(&text[yaml_start..offset]),
+                body_start: offset + line.len(),
+            });
+        }
+        offset += line.len();
+    }
+    Err((
+        1,
+        "front matter is not closed: add a `---` line after it".into(),
+    ))
+}
+
+/// Reads one file, giving its source and front-matter YAML.
+fn read_source(root: &Path, path: &Path) -> Result<(SourceFile, Option<String>), Diagnostic> {
+    let shown = crate::diagnostic::display_path(root, path);
+    let content_root = root.join(CONTENT_DIR);
+    let content_path = path
+        .strip_prefix(&content_root)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::error(
+            &shown,
+            None,
+            1,
+            1,
+            "io",
+            format!("cannot read the file: {e}"),
+        )
+    })?;
+    let text = decode_text(&shown, &bytes)?;
+    let split = split_front_matter(&text).map_err(|(line, msg)| {
+        Diagnostic::error(&shown, Some(&text), line, 1, "front-matter", msg)
+    })?;
+    let yaml = split.yaml.map(str::to_string);
+    let source = SourceFile {
+        shown,
+        content_path,
+        lines: LineIndex::new(&text),
+        body_start: split.body_start,
+        text,
+    };
+    Ok((source, yaml))
+}
+
+/// A code's pattern: `^[A-Za-z0-9][A-Za-z0-9_.-]*$`.
+pub fn is_valid_code(code: &str) -> bool {
+    let mut chars = code.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+fn load_error(root: &Path, path: &Path) -> Result<ErrorPage, Vec<Diagnostic>> {
+    let (source, yaml) = read_source(root, path).map_err(|d| vec![d])?;
+    let Some(yaml) = yaml else {
+        return Err(vec![Diagnostic::error(
+            &source.shown,
+            Some(&source.text),
+            1,
+            1,
+            "front-matter",
+            "no front matter: an error file starts with a `---` line, then code, title, status, category and summary",
+        )]);
+    };
+    let meta: ErrorMeta =
+        yaml::from_str(&yaml, 1).map_err(|e| vec![e.at(&source.shown, &source.text)])?;
+    let mut problems = Vec::new();
+    if !is_valid_code(&meta.code) {
+        problems.push(source.error_at_key(
+            "code",
+            "code",
+            format!(
+                "code `{}` must start with a letter or digit and hold only letters, digits, `_`, `.` and `-`",
+                meta.code
+            ),
+        ));
+    }
+    if !(100..=599).contains(&meta.status) {
+        problems.push(source.error_at_key(
+            "status",
+            "status",
+            format!("status {} is not an HTTP status (100–599)", meta.status),
+        ));
+    }
+    for (key, value) in [
+        ("title", &meta.title),
+        ("category", &meta.category),
+        ("summary", &meta.summary),
+    ] {
+        if value.trim().is_empty() {
+            problems.push(source.error_at_key(key, "front-matter", format!("`{key}` is empty")));
+        }
+    }
+    for alias in &meta.aliases {
+        if !is_valid_code(alias) {
+            let (l, c) = source.item_position("aliases", alias);
+            problems.push(Diagnostic::error(
+                &source.shown,
+                Some(&source.text),
+                l,
+                c,
+                "code",
+                format!("alias `{alias}` is not a valid code"),
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(ErrorPage { meta, source })
+    } else {
+        Err(problems)
+    }
+}
+
+fn load_guide(root: &Path, path: &Path) -> Result<GuidePage, Vec<Diagnostic>> {
+    let (source, yaml) = read_source(root, path).map_err(|d| vec![d])?;
+    let meta: PageMeta = match yaml {
+        Some(y) => yaml::from_str(&y, 1).map_err(|e| vec![e.at(&source.shown, &source.text)])?,
+        None => PageMeta::default(),
+    };
+    let rel = source.content_path.trim_end_matches(".md");
+    let rel_url = match rel.strip_suffix("index") {
+        Some(dir) if dir.is_empty() || dir.ends_with('/') => dir.to_string(),
+        _ => format!("{rel}/"),
+    };
+    let title = meta
+        .title
+        .clone()
+        .or_else(|| first_h1(source.body()))
+        .unwrap_or_else(|| {
+            let stem = rel.rsplit('/').next().unwrap_or(rel);
+            stem.replace(['-', '_'], " ")
+        });
+    Ok(GuidePage {
+        meta,
+        title,
+        rel_url,
+        source,
+    })
+}
+
+/// The text of a leading `# ` heading.
+pub fn first_h1(body: &str) -> Option<String> {
+    let line = body.lines().find(|l| !l.trim().is_empty())?;
+    let t = line.trim_start().strip_prefix("# ")?;
+    Some(t.trim().trim_end_matches('#').trim().to_string())
+}
+
+/// Lists the Markdown files under `content/`, sorted; dotfiles and editor
+/// leftovers are skipped, and a walk problem (a symlink loop, an
+/// unreadable folder) is a diagnostic.
+pub fn markdown_files(root: &Path) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let dir = root.join(CONTENT_DIR);
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    if !dir.is_dir() {
+        return (files, problems);
+    }
+    let walker = walkdir::WalkDir::new(&dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !is_ignored_name(&e.file_name().to_string_lossy()));
+    for entry in walker {
+        match entry {
+            Ok(e) => {
+                if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "md") {
+                    files.push(e.into_path());
+                }
+            }
+            Err(err) => {
+                let path = err.path().unwrap_or(&dir).to_path_buf();
+                let shown = crate::diagnostic::display_path(root, &path);
+                let msg = if err.loop_ancestor().is_some() {
+                    "a symbolic link here loops back to a folder above it; remove or fix the link"
+                        .to_string()
+                } else {
+                    format!(
+                        "cannot read: {}",
+                        err.io_error()
+                            .map(ToString::to_string)
+                            .unwrap_or_else(|| err.to_string())
+                    )
+                };
+                problems.push(Diagnostic::error(shown, None, 1, 1, "io", msg));
+            }
+        }
+    }
+    (files, problems)
+}
+
+/// Files that editors and tools leave beside content, never pages.
+pub fn is_ignored_name(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with('#')
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.ends_with(".tmp")
+        || name.ends_with("___jb_tmp___")
+        || name.ends_with("___jb_old___")
+}
+
+/// Loads every page under `content/` and checks each on its own and
+/// against the others (unique codes and URLs, aliases, related codes).
+/// Drafts are dropped unless `drafts` is set. The problems come back
+/// sorted, warnings included; pages with errors are left out of the content.
+pub fn load(root: &Path, config: &SiteConfig, drafts: bool) -> (Content, Diagnostics) {
+    let (files, mut problems) = markdown_files(root);
+    let errors_prefix = format!("{}/", ERRORS_DIR);
+    let content_root = root.join(CONTENT_DIR);
+    let is_error = |p: &Path| {
+        p.strip_prefix(&content_root)
+            .map(|r| {
+                r.to_string_lossy()
+                    .replace('\\', "/")
+                    .starts_with(&errors_prefix)
+            })
+            .unwrap_or(false)
+    };
+    let (error_files, guide_files): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        files.iter().partition(|p| is_error(p));
+
+    let error_results: Vec<_> = error_files
+        .par_iter()
+        .map(|p| load_error(root, p))
+        .collect();
+    let guide_results: Vec<_> = guide_files
+        .par_iter()
+        .map(|p| load_guide(root, p))
+        .collect();
+
+    let mut content = Content::default();
+    let content_path = |p: &Path| {
+        p.strip_prefix(&content_root)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .replace('\\', "/")
+    };
+    for (r, path) in error_results.into_iter().zip(&error_files) {
+        match r {
+            Ok(page) if page.meta.draft && !drafts => {}
+            Ok(page) => content.errors.push(page),
+            Err(ds) => {
+                problems.extend(ds);
+                content.unloaded.push(content_path(path));
+            }
+        }
+    }
+    for (r, path) in guide_results.into_iter().zip(&guide_files) {
+        match r {
+            Ok(page) if page.meta.draft && !drafts => {}
+            Ok(page) => content.guides.push(page),
+            Err(ds) => {
+                problems.extend(ds);
+                content.unloaded.push(content_path(path));
+            }
+        }
+    }
+    content.errors.sort_by(|a, b| a.meta.code.cmp(&b.meta.code));
+    content
+        .guides
+        .sort_by(|a, b| a.source.content_path.cmp(&b.source.content_path));
+    problems.extend(cross_checks(&content, config));
+
+    let mut problems: Diagnostics = problems.into_iter().collect();
+    problems.sort();
+    (content, problems)
+}
+
+/// Checks between pages: unique codes (ignoring case), aliases, related
+/// codes and output URLs.
+fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    // Lower-cased name -> (the name as written, the page that claims it, whether it is an alias).
+    let mut names: BTreeMap<String, (&str, &ErrorPage, bool)> = BTreeMap::new();
+    for page in &content.errors {
+        let code = &page.meta.code;
+        match names.get(&code.to_lowercase()) {
+            Some((other, first, _)) => {
+                let (fl, _) = first.source.key_position("code");
+                problems.push(page.source.error_at_key(
+                    "code",
+                    "duplicate-code",
+                    format!(
+                        "code `{code}` is already used by {}:{fl} (`{other}`); codes must be unique ignoring case",
+                        first.source.shown.display()
+                    ),
+                ));
+                let (l, _) = page.source.key_position("code");
+                problems.push(first.source.error_at_key(
+                    "code",
+                    "duplicate-code",
+                    format!(
+                        "code `{other}` is used again by {}:{l} (`{code}`)",
+                        page.source.shown.display()
+                    ),
+                ));
+            }
+            None => {
+                names.insert(code.to_lowercase(), (code, page, false));
+            }
+        }
+    }
+    for page in &content.errors {
+        for alias in &page.meta.aliases {
+            let (l, c) = page.source.item_position("aliases", alias);
+            match names.get(&alias.to_lowercase()) {
+                Some((other, owner, is_alias)) => {
+                    let what = if *is_alias { "an alias" } else { "the code" };
+                    problems.push(Diagnostic::error(
+                        &page.source.shown,
+                        Some(&page.source.text),
+                        l,
+                        c,
+                        "alias",
+                        format!(
+                            "alias `{alias}` collides with {what} `{other}` of {}",
+                            owner.source.shown.display()
+                        ),
+                    ));
+                }
+                None => {
+                    names.insert(alias.to_lowercase(), (alias, page, true));
+                }
+            }
+        }
+    }
+    for page in &content.errors {
+        for rel in &page.meta.related {
+            let (l, c) = page.source.item_position("related", rel);
+            if rel == &page.meta.code {
+                problems.push(Diagnostic::warning(
+                    &page.source.shown,
+                    Some(&page.source.text),
+                    l,
+                    c,
+                    "related",
+                    format!("the page relates to itself (`{rel}`)"),
+                ));
+            } else if content.error(rel).is_none() {
+                let hint =
+                    yaml::did_you_mean(rel, content.errors.iter().map(|e| e.meta.code.as_str()))
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                problems.push(Diagnostic::error(
+                    &page.source.shown,
+                    Some(&page.source.text),
+                    l,
+                    c,
+                    "related",
+                    format!("related code `{rel}` does not exist{hint}"),
+                ));
+            }
+        }
+    }
+    // Two pages must never write the same output file.
+    let mut urls: HashMap<String, String> = HashMap::new();
+    urls.insert(
+        config.catalog_rel().to_lowercase(),
+        "the error catalog".into(),
+    );
+    let error_urls = content.errors.iter().flat_map(|e| {
+        std::iter::once(config.error_rel(&e.meta.code))
+            .chain(e.meta.aliases.iter().map(|a| config.error_rel(a)))
+            .map(move |u| (u, &e.source))
+    });
+    let guide_urls = content
+        .guides
+        .iter()
+        .map(|g| (g.rel_url.clone(), &g.source));
+    for (url, source) in error_urls.chain(guide_urls) {
+        let owner = source.shown.display().to_string();
+        match urls.get(&url.to_lowercase()) {
+            Some(first) if *first != owner => problems.push(Diagnostic::error(
+                &source.shown,
+                Some(&source.text),
+                1,
+                1,
+                "url",
+                format!("this page would be written to /{url}, where {first} already goes"),
+            )),
+            Some(_) => {}
+            None => {
+                urls.insert(url.to_lowercase(), owner);
+            }
+        }
+    }
+    problems
+}
+
+/// Resolves a relative link `target` (without fragment) written in the page
+/// at content path `from` into a content path; `None` when it leaves `content/`.
+pub fn resolve_relative(from: &str, target: &str) -> Option<String> {
+    let base = Path::new(from).parent().unwrap_or(Path::new(""));
+    let mut parts: Vec<String> = Vec::new();
+    for comp in base.join(target).components() {
+        match comp {
+            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_front_matter_with_crlf() {
+        let t = "---\r\ncode: a\r\n---\r\nbody\r\n";
+        let s = split_front_matter(t).unwrap();
+        assert_eq!(s.yaml, Some("code: a\r\n"));
+        assert_eq!(&t[s.body_start..], "body\r\n");
+    }
+
+    #[test]
+    fn unclosed_front_matter() {
+        assert!(split_front_matter("---\ncode: a\n").is_err());
+        assert!(split_front_matter("no front matter")
+            .unwrap()
+            .yaml
+            .is_none());
+        assert!(split_front_matter("").unwrap().yaml.is_none());
+    }
+
+    #[test]
+    fn code_pattern() {
+        assert!(is_valid_code("authentication_failed"));
+        assert!(is_valid_code("E1.2-x"));
+        assert!(!is_valid_code("_x"));
+        assert!(!is_valid_code(""));
+        assert!(!is_valid_code("a/b"));
+        assert!(!is_valid_code("a b"));
+    }
+
+    #[test]
+    fn not_utf8_has_position() {
+        let d = decode_text(Path::new("a.md"), b"ab\ncd\xFFe").unwrap_err();
+        assert_eq!((d.line, d.column), (2, 3));
+    }
+
+    #[test]
+    fn bom_is_dropped() {
+        assert_eq!(
+            decode_text(Path::new("a.md"), b"\xEF\xBB\xBF---").unwrap(),
+            "---"
+        );
+    }
+
+    #[test]
+    fn resolves_relative_links() {
+        assert_eq!(
+            resolve_relative("errors/auth/a.md", "../billing/b.md").as_deref(),
+            Some("errors/billing/b.md")
+        );
+        assert_eq!(
+            resolve_relative("errors/a.md", "./b.md").as_deref(),
+            Some("errors/b.md")
+        );
+        assert_eq!(resolve_relative("a.md", "../../x.md"), None);
+    }
+
+    #[test]
+    fn item_position_in_block_list() {
+        let text = "---\ncode: a\nrelated:\n  - foo\n  - bar\n---\n";
+        let source = SourceFile {
+            shown: "a.md".into(),
+            content_path: "errors/a.md".into(),
+            lines: LineIndex::new(text),
+            body_start: text.len(),
+            text: text.into(),
+        };
+        assert_eq!(source.item_position("related", "bar"), (5, 5));
+        assert_eq!(source.key_position("code"), (2, 7));
+    }
+
+    #[test]
+    fn h1_title() {
+        assert_eq!(
+            first_h1("\n# Retries and idempotency\n\ntext").as_deref(),
+            Some("Retries and idempotency")
+        );
+        assert_eq!(first_h1("text\n# Not first"), None);
+    }
+}

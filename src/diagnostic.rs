@@ -1,0 +1,346 @@
+//! Problems found in a site's files, with their exact place.
+//!
+//! Every content problem is a [`Diagnostic`]: the file, a 1-based line and
+//! column, a severity, the rule that found it and a message. They are
+//! collected into [`Diagnostics`] so that one run reports all of them.
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// How serious a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Fails the build.
+    Error,
+    /// Reported, but the build goes on.
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// One problem in one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// The file, as the user names it (relative to the site root when inside it).
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+    /// Error or warning.
+    pub severity: Severity,
+    /// A short stable name of the check, e.g. `front-matter`, `broken-link`.
+    pub rule: &'static str,
+    /// What is wrong, in a sentence.
+    pub message: String,
+    /// The offending source line, without its line ending.
+    #[serde(skip)]
+    pub source_line: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error at `line`:`column` of `file`; the source line is attached
+    /// from `text` when it is given.
+    pub fn error(
+        file: impl Into<PathBuf>,
+        text: Option<&str>,
+        line: usize,
+        column: usize,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        let line = line.max(1);
+        Diagnostic {
+            file: file.into(),
+            line,
+            column: column.max(1),
+            severity: Severity::Error,
+            rule,
+            message: message.into(),
+            source_line: text.and_then(|t| nth_line(t, line)).map(str::to_owned),
+        }
+    }
+
+    /// The same as [`Diagnostic::error`], as a warning.
+    pub fn warning(
+        file: impl Into<PathBuf>,
+        text: Option<&str>,
+        line: usize,
+        column: usize,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(file, text, line, column, rule, message)
+        }
+    }
+
+    /// Writes the diagnostic as `path:line:col: error: message`, followed by
+    /// the source line and a caret under the column. ANSI colour only when
+    /// `color` is set.
+    pub fn render(&self, color: bool) -> String {
+        let (bold, red, yellow, blue, reset) = if color {
+            (
+                "\x1b[1m",
+                "\x1b[1;31m",
+                "\x1b[1;33m",
+                "\x1b[1;34m",
+                "\x1b[0m",
+            )
+        } else {
+            ("", "", "", "", "")
+        };
+        let sev_color = match self.severity {
+            Severity::Error => red,
+            Severity::Warning => yellow,
+        };
+        let mut out = format!(
+            "{bold}{}:{}:{}:{reset} {sev_color}{}{reset}{bold}: {}{reset}\n",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.severity,
+            self.message
+        );
+        if let Some(src) = &self.source_line {
+            let gutter = self.line.to_string();
+            let pad = " ".repeat(gutter.len());
+            // Tabs are kept so that the caret lines up under them.
+            let lead: String = src
+                .chars()
+                .take(self.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            out.push_str(&format!("{blue}{gutter} |{reset} {src}\n"));
+            out.push_str(&format!("{blue}{pad} |{reset} {lead}{sev_color}^{reset}\n"));
+        }
+        out
+    }
+
+    /// The GitHub Actions workflow command for this problem.
+    pub fn github(&self) -> String {
+        // Workflow commands need `%`, CR and LF escaped in the message.
+        let msg = self
+            .message
+            .replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A");
+        let file = self
+            .file
+            .display()
+            .to_string()
+            .replace('%', "%25")
+            .replace(',', "%2C")
+            .replace(':', "%3A");
+        format!(
+            "::{} file={},line={},col={},title={}::{}",
+            self.severity, file, self.line, self.column, self.rule, msg
+        )
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+/// All the problems of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics(Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// No problems.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one problem.
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    /// Adds all of another run's problems.
+    pub fn extend(&mut self, other: impl IntoIterator<Item = Diagnostic>) {
+        self.0.extend(other);
+    }
+
+    /// True when at least one problem is an error.
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// The number of errors.
+    pub fn error_count(&self) -> usize {
+        self.0
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    /// The number of warnings.
+    pub fn warning_count(&self) -> usize {
+        self.0.len() - self.error_count()
+    }
+
+    /// True when there is nothing to report.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The problems, in the order they were found (call [`Self::sort`] first
+    /// for a stable report).
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+
+    /// Sorts by file, line and column, and drops exact repeats.
+    pub fn sort(&mut self) {
+        self.0.sort_by(|a, b| {
+            (&a.file, a.line, a.column, a.severity, &a.message)
+                .cmp(&(&b.file, b.line, b.column, b.severity, &b.message))
+        });
+        self.0.dedup();
+    }
+
+    /// Renders every problem for a terminal or a log, with a closing count.
+    pub fn render(&self, color: bool) -> String {
+        let mut out = String::new();
+        for d in &self.0 {
+            out.push_str(&d.render(color));
+        }
+        out
+    }
+
+    /// Renders for standard error, with colour only when it is a terminal.
+    pub fn render_for_stderr(&self) -> String {
+        self.render(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl FromIterator<Diagnostic> for Diagnostics {
+    fn from_iter<I: IntoIterator<Item = Diagnostic>>(iter: I) -> Self {
+        Diagnostics(iter.into_iter().collect())
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+/// The `n`th (1-based) line of `text`, without its line ending.
+pub fn nth_line(text: &str, n: usize) -> Option<&str> {
+    text.split('\n')
+        .nth(n.checked_sub(1)?)
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+}
+
+/// Maps byte offsets in a text to 1-based lines and columns.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes the line starts of `text`.
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// The 1-based line and column (in characters) of byte `offset`.
+    pub fn position(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        let col = text
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(0);
+        (line, col + 1)
+    }
+}
+
+/// A path shown relative to `root` when it lies inside it.
+pub fn display_path(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_position_line_and_caret() {
+        let text = "---\ncode: x\nstatus: abc\n---\n";
+        let d = Diagnostic::error("a.md", Some(text), 3, 9, "front-matter", "bad status");
+        let out = d.render(false);
+        assert_eq!(
+            out,
+            "a.md:3:9: error: bad status\n3 | status: abc\n  |         ^\n"
+        );
+    }
+
+    #[test]
+    fn line_index_positions() {
+        let text = "ab\ncdé\nf";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.position(text, 0), (1, 1));
+        assert_eq!(idx.position(text, 3), (2, 1));
+        assert_eq!(idx.position(text, 7), (2, 4));
+        assert_eq!(idx.position(text, 8), (3, 1));
+        assert_eq!(idx.position(text, 9), (3, 2));
+    }
+
+    #[test]
+    fn github_format_escapes() {
+        let d = Diagnostic::warning("dir/a.md", None, 2, 1, "lang", "50% off\nnext");
+        assert_eq!(
+            d.github(),
+            "::warning file=dir/a.md,line=2,col=1,title=lang::50%25 off%0Anext"
+        );
+    }
+
+    #[test]
+    fn sort_orders_and_dedups() {
+        let mut ds: Diagnostics = [
+            Diagnostic::error("b.md", None, 1, 1, "r", "m"),
+            Diagnostic::error("a.md", None, 5, 1, "r", "m"),
+            Diagnostic::error("a.md", None, 2, 1, "r", "m"),
+            Diagnostic::error("a.md", None, 2, 1, "r", "m"),
+        ]
+        .into_iter()
+        .collect();
+        ds.sort();
+        let lines: Vec<_> = ds.iter().map(|d| (d.file.clone(), d.line)).collect();
+        assert_eq!(
+            lines,
+            vec![("a.md".into(), 2), ("a.md".into(), 5), ("b.md".into(), 1)]
+        );
+    }
+}

@@ -1,0 +1,588 @@
+//! Pages from templates: the contexts every template receives, documented
+//! in `docs/templates.md`, and the tera instance that renders them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::config::SiteConfig;
+use crate::content::{Content, ErrorPage, GuidePage};
+use crate::markdown::{slugify, Heading, RenderedBody};
+use crate::theme::Theme;
+use crate::Error;
+
+/// The reason phrase of an HTTP status.
+pub fn status_text(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        418 => "I'm a teapot",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        423 => "Locked",
+        424 => "Failed Dependency",
+        425 => "Too Early",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        507 => "Insufficient Storage",
+        508 => "Loop Detected",
+        511 => "Network Authentication Required",
+        _ => "",
+    }
+}
+
+/// URLs of the theme's assets, for templates.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AssetUrls {
+    /// The stylesheet (theme CSS and syntax colours).
+    pub css: String,
+    /// The script.
+    pub js: String,
+    /// Every static file by its name in `static/`, as a root-relative URL.
+    pub files: BTreeMap<String, String>,
+}
+
+/// `site` in every template.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteView<'a> {
+    /// `title` from settings.
+    pub title: &'a str,
+    /// Absolute base URL, no trailing slash.
+    pub base_url: &'a str,
+    /// Path prefix of every URL, with slashes at both ends.
+    pub base_path: &'a str,
+    /// The pages' language.
+    pub language: &'a str,
+    /// `extra` from settings.
+    pub extra: &'a serde_json::Value,
+    /// URL of the home page.
+    pub home_url: String,
+    /// URL of the catalog.
+    pub catalog_url: String,
+    /// URL of `index.json`.
+    pub catalog_json_url: String,
+    /// The audiences from settings.
+    pub audiences: &'a [crate::config::Audience],
+    /// Assets.
+    pub assets: &'a AssetUrls,
+    /// Guide pages (not the home page), for navigation.
+    pub guides: &'a [GuideLink],
+    /// Categories with their counts, for navigation (codes are listed on the catalog).
+    pub categories: &'a [CategoryLink],
+}
+
+/// A guide page in navigation.
+#[derive(Debug, Clone, Serialize)]
+pub struct GuideLink {
+    /// Title.
+    pub title: String,
+    /// URL.
+    pub url: String,
+}
+
+/// A category in navigation.
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryLink {
+    /// Name.
+    pub name: String,
+    /// Anchor id on the catalog.
+    pub id: String,
+    /// Link to its section of the catalog.
+    pub url: String,
+    /// Number of codes.
+    pub count: usize,
+}
+
+/// One code as lists and cards show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorSummary {
+    /// The code.
+    pub code: String,
+    /// Title.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Its reason phrase (`Unauthorized`).
+    pub status_text: &'static str,
+    /// `4xx`, `5xx`, …
+    pub status_class: String,
+    /// Category.
+    pub category: String,
+    /// Category anchor id.
+    pub category_id: String,
+    /// Summary sentence.
+    pub summary: String,
+    /// Root-relative URL of the page.
+    pub url: String,
+    /// Absolute URL of the page.
+    pub absolute_url: String,
+    /// Scope, when given.
+    pub scope: Option<String>,
+    /// Retryable, when given.
+    pub retryable: Option<bool>,
+    /// Deprecated?
+    pub deprecated: bool,
+    /// The deprecation note, when given.
+    pub deprecation_message: Option<String>,
+    /// Since, when given.
+    pub since: Option<String>,
+    /// Former codes.
+    pub aliases: Vec<String>,
+    /// Related codes.
+    pub related: Vec<String>,
+}
+
+impl ErrorSummary {
+    /// The summary of one page.
+    pub fn new(page: &ErrorPage, config: &SiteConfig) -> Self {
+        let m = &page.meta;
+        let rel = config.error_rel(&m.code);
+        ErrorSummary {
+            code: m.code.clone(),
+            title: m.title.clone(),
+            status: m.status,
+            status_text: status_text(m.status),
+            status_class: format!("{}xx", m.status / 100),
+            category: m.category.clone(),
+            category_id: category_id(&m.category),
+            summary: m.summary.clone(),
+            url: config.url(&rel),
+            absolute_url: config.absolute_url(&rel),
+            scope: m.scope.clone(),
+            retryable: m.retryable,
+            deprecated: m.deprecated.is_deprecated(),
+            deprecation_message: m.deprecated.message().map(str::to_string),
+            since: m.since.clone(),
+            aliases: m.aliases.clone(),
+            related: m.related.clone(),
+        }
+    }
+}
+
+/// The anchor id of a category on the catalog.
+pub fn category_id(name: &str) -> String {
+    format!("category-{}", slugify(name))
+}
+
+/// A category and its codes, in display order.
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryGroup {
+    /// Name.
+    pub name: String,
+    /// Anchor id.
+    pub id: String,
+    /// Number of codes.
+    pub count: usize,
+    /// The codes, sorted by code.
+    pub errors: Vec<ErrorSummary>,
+}
+
+/// Groups codes by category: the order of `categories` in settings first,
+/// then the rest A–Z.
+pub fn group_by_category(summaries: &[ErrorSummary], config: &SiteConfig) -> Vec<CategoryGroup> {
+    let mut by_name: BTreeMap<&str, Vec<ErrorSummary>> = BTreeMap::new();
+    for s in summaries {
+        by_name
+            .entry(s.category.as_str())
+            .or_default()
+            .push(s.clone());
+    }
+    let mut groups = Vec::new();
+    for name in &config.categories {
+        if let Some(errors) = by_name.remove(name.as_str()) {
+            groups.push((name.clone(), errors));
+        }
+    }
+    let mut rest: Vec<_> = by_name
+        .into_iter()
+        .map(|(n, e)| (n.to_string(), e))
+        .collect();
+    rest.sort_by_key(|(n, _)| n.to_lowercase());
+    groups.extend(rest);
+    groups
+        .into_iter()
+        .map(|(name, mut errors)| {
+            errors.sort_by(|a, b| a.code.cmp(&b.code));
+            CategoryGroup {
+                id: category_id(&name),
+                count: errors.len(),
+                name,
+                errors,
+            }
+        })
+        .collect()
+}
+
+/// An entry of a page's "on this page" list.
+#[derive(Debug, Clone, Serialize)]
+pub struct TocEntry {
+    /// Heading id.
+    pub id: String,
+    /// Heading text.
+    pub text: String,
+    /// 2 or 3.
+    pub level: u8,
+}
+
+fn toc(headings: &[Heading]) -> Vec<TocEntry> {
+    headings
+        .iter()
+        .filter(|h| h.level == 2)
+        .map(|h| TocEntry {
+            id: h.id.clone(),
+            text: h.text.clone(),
+            level: h.level,
+        })
+        .collect()
+}
+
+/// The compiled templates and what every page shares.
+pub struct Templates {
+    tera: Tera,
+}
+
+/// Turns a tera error and its causes into one readable line.
+fn template_error(e: tera::Error) -> Error {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    Error::Template(msg)
+}
+
+impl Templates {
+    /// Compiles the theme's templates.
+    pub fn new(theme: &Theme) -> Result<Self, Error> {
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![".html", ".htm", ".xml"]);
+        // Tera's own escaping also rewrites `/`, which makes URLs unreadable.
+        tera.set_escape_fn(crate::highlight::escape_html);
+        tera.add_raw_templates(
+            theme
+                .templates
+                .iter()
+                .map(|(n, s)| (n.as_str(), s.as_str())),
+        )
+        .map_err(template_error)?;
+        Ok(Templates { tera })
+    }
+
+    fn render(&self, name: &str, ctx: &Context) -> Result<String, Error> {
+        self.tera.render(name, ctx).map_err(template_error)
+    }
+}
+
+/// Everything shared by the pages of one build.
+pub struct PageRenderer<'a> {
+    /// Settings.
+    pub config: &'a SiteConfig,
+    /// Templates.
+    pub templates: &'a Templates,
+    /// Asset URLs.
+    pub assets: &'a AssetUrls,
+    /// Summaries of all codes, sorted by code.
+    pub summaries: Vec<ErrorSummary>,
+    /// Codes grouped for the catalog.
+    pub groups: Vec<CategoryGroup>,
+    /// Categories for navigation.
+    pub categories: Vec<CategoryLink>,
+    /// Guides for navigation.
+    pub guides: Vec<GuideLink>,
+}
+
+impl<'a> PageRenderer<'a> {
+    /// Prepares the shared parts of every page.
+    pub fn new(
+        config: &'a SiteConfig,
+        templates: &'a Templates,
+        assets: &'a AssetUrls,
+        content: &Content,
+    ) -> Self {
+        let summaries: Vec<ErrorSummary> = content
+            .errors
+            .iter()
+            .map(|e| ErrorSummary::new(e, config))
+            .collect();
+        let groups = group_by_category(&summaries, config);
+        let catalog_url = config.url(&config.catalog_rel());
+        let categories = groups
+            .iter()
+            .map(|g| CategoryLink {
+                name: g.name.clone(),
+                id: g.id.clone(),
+                url: format!("{catalog_url}#{}", g.id),
+                count: g.count,
+            })
+            .collect();
+        let mut guide_pages: Vec<&GuidePage> = content
+            .guides
+            .iter()
+            .filter(|g| !g.rel_url.is_empty())
+            .collect();
+        guide_pages.sort_by(|a, b| {
+            (a.meta.weight.unwrap_or(i64::MAX), a.title.to_lowercase())
+                .cmp(&(b.meta.weight.unwrap_or(i64::MAX), b.title.to_lowercase()))
+        });
+        let guides = guide_pages
+            .into_iter()
+            .map(|g| GuideLink {
+                title: g.title.clone(),
+                url: config.url(&g.rel_url),
+            })
+            .collect();
+        PageRenderer {
+            config,
+            templates,
+            assets,
+            summaries,
+            groups,
+            categories,
+            guides,
+        }
+    }
+
+    fn base_context(&self, rel: &str) -> Context {
+        let c = self.config;
+        let site = SiteView {
+            title: &c.title,
+            base_url: &c.base_url,
+            base_path: &c.base_path,
+            language: &c.language,
+            extra: &c.extra,
+            home_url: c.url(""),
+            catalog_url: c.url(&c.catalog_rel()),
+            catalog_json_url: c.url(&format!("{}index.json", c.catalog_rel())),
+            audiences: &c.audiences,
+            assets: self.assets,
+            guides: &self.guides,
+            categories: &self.categories,
+        };
+        let mut ctx = Context::new();
+        ctx.insert("site", &site);
+        ctx.insert("page_url", &c.url(rel));
+        ctx.insert("canonical_url", &c.absolute_url(rel));
+        ctx
+    }
+
+    /// The page of the code at `index` in the sorted summaries.
+    pub fn error_page(&self, page: &ErrorPage, body: &RenderedBody) -> Result<String, Error> {
+        let m = &page.meta;
+        let rel = self.config.error_rel(&m.code);
+        let mut ctx = self.base_context(&rel);
+        let summary = self
+            .summaries
+            .binary_search_by(|s| s.code.as_str().cmp(&m.code))
+            .map(|i| self.summaries[i].clone())
+            .unwrap_or_else(|_| ErrorSummary::new(page, self.config));
+        let related: Vec<&ErrorSummary> = m
+            .related
+            .iter()
+            .filter_map(|r| {
+                self.summaries
+                    .binary_search_by(|s| s.code.as_str().cmp(r))
+                    .ok()
+            })
+            .map(|i| &self.summaries[i])
+            .collect();
+        let siblings: &[ErrorSummary] = self
+            .groups
+            .iter()
+            .find(|g| g.name == m.category)
+            .map(|g| g.errors.as_slice())
+            .unwrap_or_default();
+        let (prev, next) = siblings
+            .iter()
+            .position(|e| e.code == m.code)
+            .map(|i| (i.checked_sub(1).map(|p| &siblings[p]), siblings.get(i + 1)))
+            .unwrap_or((None, None));
+        let audiences: Vec<_> = body
+            .audiences
+            .iter()
+            .filter_map(|id| self.config.audiences.iter().find(|a| &a.id == id))
+            .collect();
+        let extra = m
+            .extra
+            .as_ref()
+            .and_then(|v| serde_json::to_value(v).ok())
+            .unwrap_or(serde_json::Value::Object(Default::default()));
+        ctx.insert("error", &summary);
+        ctx.insert("error_extra", &extra);
+        ctx.insert("source_path", &page.source.content_path);
+        ctx.insert("content", &body.html);
+        ctx.insert("toc", &toc(&body.headings));
+        ctx.insert("related", &related);
+        ctx.insert("siblings", siblings);
+        ctx.insert("prev", &prev);
+        ctx.insert("next", &next);
+        ctx.insert("audiences", &audiences);
+        ctx.insert(
+            "category_url",
+            &format!(
+                "{}#{}",
+                self.config.url(&self.config.catalog_rel()),
+                summary.category_id
+            ),
+        );
+        self.templates.render("error.html", &ctx)
+    }
+
+    /// The catalog page.
+    pub fn catalog(&self) -> Result<String, Error> {
+        let mut ctx = self.base_context(&self.config.catalog_rel());
+        let mut statuses: Vec<u16> = self.summaries.iter().map(|s| s.status).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        ctx.insert("groups", &self.groups);
+        ctx.insert("total", &self.summaries.len());
+        ctx.insert("statuses", &statuses);
+        self.templates.render("catalog.html", &ctx)
+    }
+
+    /// A guide page, or the home page.
+    pub fn guide(&self, page: &GuidePage, body: &RenderedBody) -> Result<String, Error> {
+        let mut ctx = self.base_context(&page.rel_url);
+        let extra = page
+            .meta
+            .extra
+            .as_ref()
+            .and_then(|v| serde_json::to_value(v).ok())
+            .unwrap_or(serde_json::Value::Object(Default::default()));
+        ctx.insert(
+            "page",
+            &serde_json::json!({
+                "title": page.title,
+                "description": page.meta.description,
+                "url": self.config.url(&page.rel_url),
+                "source_path": page.source.content_path,
+                "extra": extra,
+            }),
+        );
+        ctx.insert("is_home", &page.rel_url.is_empty());
+        ctx.insert("content", &body.html);
+        ctx.insert("toc", &toc(&body.headings));
+        ctx.insert("groups", &self.groups);
+        self.templates.render("page.html", &ctx)
+    }
+
+    /// The home page when `content/index.md` does not exist.
+    pub fn default_home(&self) -> Result<String, Error> {
+        let mut ctx = self.base_context("");
+        ctx.insert(
+            "page",
+            &serde_json::json!({
+                "title": self.config.title,
+                "description": null,
+                "url": self.config.url(""),
+                "source_path": null,
+                "extra": {},
+            }),
+        );
+        ctx.insert("is_home", &true);
+        ctx.insert("content", "");
+        ctx.insert("toc", &Vec::<TocEntry>::new());
+        ctx.insert("groups", &self.groups);
+        self.templates.render("page.html", &ctx)
+    }
+
+    /// The 404 page.
+    pub fn not_found(&self) -> Result<String, Error> {
+        let mut ctx = self.base_context("404.html");
+        ctx.insert("groups", &self.groups);
+        self.templates.render("404.html", &ctx)
+    }
+
+    /// The redirect page of a former code.
+    pub fn redirect(&self, alias: &str, target: &ErrorSummary) -> Result<String, Error> {
+        let mut ctx = self.base_context(&self.config.error_rel(alias));
+        ctx.insert("alias", alias);
+        ctx.insert("error", target);
+        self.templates.render("redirect.html", &ctx)
+    }
+
+    /// `sitemap.xml` over the given site-relative paths.
+    pub fn sitemap(&self, rels: &[String]) -> Result<String, Error> {
+        let mut ctx = Context::new();
+        let urls: Vec<String> = rels.iter().map(|r| self.config.absolute_url(r)).collect();
+        ctx.insert("urls", &urls);
+        self.templates.render("sitemap.xml", &ctx)
+    }
+
+    /// `index.json`: the catalog for machines, sorted by code.
+    pub fn catalog_json(&self) -> String {
+        let errors: Vec<serde_json::Value> = self
+            .summaries
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "code": s.code,
+                    "title": s.title,
+                    "status": s.status,
+                    "category": s.category,
+                    "summary": s.summary,
+                    "url": s.absolute_url,
+                    "scope": s.scope,
+                    "retryable": s.retryable,
+                    "deprecated": s.deprecated,
+                    "deprecation_message": s.deprecation_message,
+                    "since": s.since,
+                    "related": s.related,
+                    "aliases": s.aliases,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({ "errors": errors });
+        // Serialising a `Value` cannot fail.
+        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_phrases() {
+        assert_eq!(status_text(401), "Unauthorized");
+        assert_eq!(status_text(429), "Too Many Requests");
+        assert_eq!(status_text(599), "");
+    }
+}

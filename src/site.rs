@@ -1,0 +1,341 @@
+//! The pipeline: settings → content → rendered bodies → pages → output.
+//! `check` runs the first three stages without highlighting; `build` runs
+//! them all.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::config::SiteConfig;
+use crate::content::{self, Content};
+use crate::diagnostic::Diagnostics;
+use crate::markdown::{self, RenderContext, RenderedBody, ResponseExpectation};
+use crate::output::Staging;
+use crate::render::{AssetUrls, PageRenderer, Templates};
+use crate::theme::{self, Theme};
+use crate::Error;
+
+/// How to load a site.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Overrides `base_url` (preview deploys).
+    pub base_url: Option<String>,
+    /// Include drafts.
+    pub drafts: bool,
+}
+
+/// A loaded site: settings and content.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// The site root.
+    pub root: PathBuf,
+    /// Settings.
+    pub config: SiteConfig,
+    /// Content.
+    pub content: Content,
+}
+
+/// Rendered Markdown bodies, in the order of `Content::errors` and `Content::guides`.
+#[derive(Debug, Clone, Default)]
+pub struct Bodies {
+    /// One per error page.
+    pub errors: Vec<RenderedBody>,
+    /// One per guide page.
+    pub guides: Vec<RenderedBody>,
+}
+
+/// What a finished build did.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    /// Where the site went.
+    pub output: PathBuf,
+    /// Number of code pages.
+    pub error_pages: usize,
+    /// Number of files written.
+    pub files: usize,
+    /// Warnings found along the way.
+    pub warnings: Diagnostics,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl Site {
+    /// Reads settings and content. Settings problems are errors; content
+    /// problems come back beside the pages that did load, so that later
+    /// stages can report theirs too in the same run.
+    pub fn load(root: &Path, opts: &LoadOptions) -> Result<(Site, Diagnostics), Error> {
+        let mut config = SiteConfig::load(root)?;
+        if let Some(url) = &opts.base_url {
+            config = config.with_base_url(url)?;
+        }
+        let (content, problems) = content::load(root, &config, opts.drafts);
+        Ok((
+            Site {
+                root: root.to_path_buf(),
+                config,
+                content,
+            },
+            problems,
+        ))
+    }
+
+    /// Renders every Markdown body in parallel and checks what rendering
+    /// finds (JSON examples, links and their anchors, languages).
+    pub fn render_bodies(&self, highlight: bool) -> (Bodies, Diagnostics) {
+        let links = self.content.link_map(&self.config);
+        let canonical = |rel: &str| format!("{}/{}", self.config.canonical_base_url, rel);
+        let errors: Vec<RenderedBody> = self
+            .content
+            .errors
+            .par_iter()
+            .map(|page| {
+                let rel = self.config.error_rel(&page.meta.code);
+                let url = canonical(&rel);
+                let ctx = RenderContext {
+                    config: &self.config,
+                    links: &links,
+                    highlight,
+                    response: Some(ResponseExpectation {
+                        code: &page.meta.code,
+                        doc_urls: vec![url.trim_end_matches('/').to_string(), url.clone()],
+                    }),
+                    skip_leading_h1: false,
+                };
+                markdown::render(&page.source, &ctx)
+            })
+            .collect();
+        let guides: Vec<RenderedBody> = self
+            .content
+            .guides
+            .par_iter()
+            .map(|page| {
+                let ctx = RenderContext {
+                    config: &self.config,
+                    links: &links,
+                    highlight,
+                    response: None,
+                    skip_leading_h1: page.meta.title.is_none(),
+                };
+                markdown::render(&page.source, &ctx)
+            })
+            .collect();
+        let bodies = Bodies { errors, guides };
+        let problems = self.check_bodies(&bodies);
+        (bodies, problems)
+    }
+
+    fn check_bodies(&self, bodies: &Bodies) -> Diagnostics {
+        let mut problems = Diagnostics::new();
+        let sources = self
+            .content
+            .errors
+            .iter()
+            .map(|e| &e.source)
+            .chain(self.content.guides.iter().map(|g| &g.source));
+        let rendered = bodies.errors.iter().chain(bodies.guides.iter());
+        let pages: Vec<_> = sources.zip(rendered).collect();
+        let ids: HashMap<&str, HashSet<&str>> = pages
+            .iter()
+            .map(|(s, b)| {
+                (
+                    s.content_path.as_str(),
+                    b.headings.iter().map(|h| h.id.as_str()).collect(),
+                )
+            })
+            .collect();
+        for (source, body) in &pages {
+            problems.extend(body.diagnostics.iter().cloned());
+            for link in &body.links {
+                let Some(fragment) = &link.fragment else {
+                    continue;
+                };
+                let known = ids.get(link.target.as_str());
+                if known.is_some_and(|set| !set.contains(fragment.as_str())) {
+                    let page = if link.target == source.content_path {
+                        "this page".to_string()
+                    } else {
+                        format!("content/{}", link.target)
+                    };
+                    problems.push(source.error_at(
+                        link.offset,
+                        "broken-anchor",
+                        format!("link to `#{fragment}`: {page} has no heading with that id"),
+                    ));
+                }
+            }
+            for block in &body.code_blocks {
+                if !crate::highlight::is_known_language(&block.lang) {
+                    problems.push(source.warning_at(
+                        block.offset,
+                        "unknown-language",
+                        format!(
+                            "the highlighter does not know the language `{}`; the block is shown as plain text",
+                            block.lang
+                        ),
+                    ));
+                }
+            }
+        }
+        problems.sort();
+        problems
+    }
+}
+
+/// Runs every check and writes nothing: the warnings on success, or
+/// [`Error::Content`] with all problems.
+pub fn check(root: &Path, opts: &LoadOptions) -> Result<Diagnostics, Error> {
+    let (site, mut problems) = Site::load(root, opts)?;
+    let (_, body_problems) = site.render_bodies(false);
+    problems.extend(body_problems);
+    problems.sort();
+    if problems.has_errors() {
+        return Err(Error::Content(problems));
+    }
+    // Templates are part of the site too: a broken override fails the check.
+    Templates::new(&Theme::load(root)?)?;
+    Ok(problems)
+}
+
+/// How to build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// What to load.
+    pub load: LoadOptions,
+    /// The output folder (default: `public/` under the root).
+    pub output: Option<PathBuf>,
+}
+
+/// The default output folder of a site.
+pub fn default_output(root: &Path) -> PathBuf {
+    root.join("public")
+}
+
+/// Builds the site at `root`. On any error the previous output stays as it was.
+pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
+    let start = Instant::now();
+    let output = opts.output.clone().unwrap_or_else(|| default_output(root));
+    crate::output::guard(root, &output)?;
+    let theme = Theme::load(root)?;
+    let templates = Templates::new(&theme)?;
+    let (site, mut problems) = Site::load(root, &opts.load)?;
+    let (bodies, body_problems) = site.render_bodies(true);
+    problems.extend(body_problems);
+    problems.sort();
+    if problems.has_errors() {
+        return Err(Error::Content(problems));
+    }
+    let staging = Staging::begin(root, &output)?;
+    let files = write_site(&site, &bodies, &theme, &templates, &staging)?;
+    let output = staging.commit()?;
+    Ok(BuildReport {
+        output,
+        error_pages: site.content.errors.len(),
+        files,
+        warnings: problems,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Writes assets and pages into `out`; returns the number of files.
+fn write_site(
+    site: &Site,
+    bodies: &Bodies,
+    theme: &Theme,
+    templates: &Templates,
+    out: &Staging,
+) -> Result<usize, Error> {
+    let config = &site.config;
+    let mut files = 0usize;
+    let mut assets = AssetUrls::default();
+    let syntax_css = crate::highlight::stylesheet(&config.highlight.light, &config.highlight.dark);
+    for (name, bytes) in &theme.static_files {
+        if theme::FINGERPRINTED.contains(&name.as_str()) {
+            let mut data = bytes.clone();
+            if name.ends_with(".css") {
+                data.extend_from_slice(b"\n");
+                data.extend_from_slice(syntax_css.as_bytes());
+            }
+            let hashed = format!(
+                "assets/{}",
+                theme::fingerprinted_name(name, &theme::content_hash(&data))
+            );
+            out.write(&hashed, &data)?;
+            let url = config.url(&hashed);
+            if name.ends_with(".css") {
+                assets.css = url.clone();
+            } else {
+                assets.js = url.clone();
+            }
+            assets.files.insert(name.clone(), url);
+        } else {
+            out.write(name, bytes)?;
+            assets.files.insert(name.clone(), config.url(name));
+        }
+        files += 1;
+    }
+
+    let renderer = PageRenderer::new(config, templates, &assets, &site.content);
+    let error_files: Vec<usize> = site
+        .content
+        .errors
+        .par_iter()
+        .zip(bodies.errors.par_iter())
+        .map(|(page, body)| {
+            let html = renderer.error_page(page, body)?;
+            out.write(
+                &format!("{}index.html", config.error_rel(&page.meta.code)),
+                html.as_bytes(),
+            )?;
+            let mut n = 1;
+            let summary = crate::render::ErrorSummary::new(page, config);
+            for alias in &page.meta.aliases {
+                let html = renderer.redirect(alias, &summary)?;
+                out.write(
+                    &format!("{}index.html", config.error_rel(alias)),
+                    html.as_bytes(),
+                )?;
+                n += 1;
+            }
+            Ok::<usize, Error>(n)
+        })
+        .collect::<Result<_, _>>()?;
+    files += error_files.iter().sum::<usize>();
+
+    let mut sitemap: Vec<String> = Vec::new();
+    let mut has_home = false;
+    for (page, body) in site.content.guides.iter().zip(&bodies.guides) {
+        let html = renderer.guide(page, body)?;
+        out.write(&format!("{}index.html", page.rel_url), html.as_bytes())?;
+        has_home |= page.rel_url.is_empty();
+        sitemap.push(page.rel_url.clone());
+        files += 1;
+    }
+    if !has_home {
+        out.write("index.html", renderer.default_home()?.as_bytes())?;
+        sitemap.push(String::new());
+        files += 1;
+    }
+    let catalog_rel = config.catalog_rel();
+    out.write(
+        &format!("{catalog_rel}index.html"),
+        renderer.catalog()?.as_bytes(),
+    )?;
+    out.write(
+        &format!("{catalog_rel}index.json"),
+        renderer.catalog_json().as_bytes(),
+    )?;
+    out.write("404.html", renderer.not_found()?.as_bytes())?;
+    sitemap.push(catalog_rel);
+    sitemap.extend(
+        site.content
+            .errors
+            .iter()
+            .map(|e| config.error_rel(&e.meta.code)),
+    );
+    sitemap.sort();
+    out.write("sitemap.xml", renderer.sitemap(&sitemap)?.as_bytes())?;
+    files += 4;
+    Ok(files)
+}

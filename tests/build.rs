@@ -1,0 +1,549 @@
+//! `errdocs build` on fixture sites: the output folder, parsed.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn code_page_has_the_reference_structure() {
+    let site = fixture("basic");
+    build(site.path());
+    let out = site.path().join("public");
+    let doc = page(&out, "reference/errors/key_missing/index.html");
+
+    assert_eq!(select(&doc, "h1").len(), 1, "exactly one h1");
+    assert_eq!(text_of(&doc, "h1"), "Key missing");
+    assert_eq!(text_of(&doc, ".error-header .error-code"), "key_missing");
+    assert_eq!(text_of(&doc, ".error-header .status"), "401 Unauthorized");
+    assert!(select(&doc, ".error-header .status.status-4xx").len() == 1);
+    assert_eq!(text_of(&doc, ".error-meta"), "Auth · All endpoints");
+    assert_eq!(text_of(&doc, ".lead"), "No key was sent.");
+    let badges: Vec<String> = select(&doc, ".badges .badge")
+        .iter()
+        .map(|b| b.text().collect())
+        .collect();
+    assert_eq!(badges, ["Not retryable", "Since 2024-03"]);
+
+    // Landmarks and the skip link.
+    assert_eq!(select(&doc, "a.skip-link[href='#main-content']").len(), 1);
+    assert_eq!(select(&doc, "main#main-content").len(), 1);
+    assert_eq!(select(&doc, "header.site-header").len(), 1);
+    assert_eq!(select(&doc, "nav#site-nav").len(), 1);
+    assert_eq!(select(&doc, "footer").len(), 1);
+
+    // Sections: every h2 of the body has a unique id and a permalink.
+    let h2s = select(&doc, ".error-body h2");
+    let ids: Vec<&str> = h2s.iter().map(|h| h.value().attr("id").unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "what-this-means",
+            "example-response",
+            "new-to-apis",
+            "production-engineer",
+            "avoid-this-error-by"
+        ]
+    );
+    for h in &h2s {
+        let id = h.value().attr("id").unwrap();
+        let link = h
+            .select(&scraper::Selector::parse("a.permalink").unwrap())
+            .next()
+            .expect("permalink");
+        assert_eq!(link.value().attr("href"), Some(format!("#{id}").as_str()));
+    }
+
+    // Audience cards: eyebrow from the label, title from the first ###.
+    let cards = select(&doc, ".audience-cards > section.audience-card");
+    assert_eq!(cards.len(), 2);
+    assert_eq!(cards[0].value().attr("data-audience"), Some("new-to-apis"));
+    assert_eq!(
+        cards[1].value().attr("data-audience"),
+        Some("production-engineer")
+    );
+    assert_eq!(
+        text_of(&doc, "[data-audience='new-to-apis'] .card-eyebrow").trim_end_matches(" #"),
+        "New to APIs"
+    );
+    assert_eq!(
+        text_of(&doc, "[data-audience='new-to-apis'] .card-title").trim_end_matches(" #"),
+        "Quick fix"
+    );
+    assert_eq!(
+        text_of(&doc, "[data-audience='production-engineer'] .card-title").trim_end_matches(" #"),
+        "Recovery pattern"
+    );
+
+    // The two consecutive fences are one tab group with linked tabs and panels.
+    let groups = select(
+        &doc,
+        "[data-audience='production-engineer'] [data-code-group]",
+    );
+    assert_eq!(groups.len(), 1);
+    let tabs = select(&doc, "[data-code-group] [role='tablist'] [role='tab']");
+    let langs: Vec<_> = tabs
+        .iter()
+        .map(|t| t.value().attr("data-lang").unwrap())
+        .collect();
+    assert_eq!(langs, ["python", "javascript"]);
+    for t in &tabs {
+        let panel = t.value().attr("aria-controls").unwrap();
+        let found = select(&doc, &format!("#{panel}[role='tabpanel']"));
+        assert_eq!(found.len(), 1, "panel {panel}");
+        assert_eq!(
+            found[0].value().attr("aria-labelledby"),
+            t.value().attr("id")
+        );
+    }
+    assert_eq!(text_of(&doc, "#code-1-0-panel .code-title"), "Handler");
+
+    // Build-time highlighting: class spans, no inline styles.
+    let spans = select(&doc, "figure[data-lang='json'] pre code span[class^='hl-']");
+    assert!(!spans.is_empty(), "json is highlighted");
+    assert!(select(&doc, "[style]").is_empty(), "no inline styles");
+    assert!(
+        select(&doc, "script:not([src])").is_empty(),
+        "no inline scripts"
+    );
+
+    // Callout and details.
+    assert_eq!(text_of(&doc, ".callout.callout-tip .callout-title"), "Tip");
+    assert_eq!(text_of(&doc, "details > summary"), "Learn more");
+
+    // The relative link went to the other page, fragment kept.
+    let link = select(&doc, ".error-body a[href*='card_declined']");
+    assert_eq!(
+        link[0].value().attr("href"),
+        Some("/docs/reference/errors/card_declined/#retry-later")
+    );
+
+    // Related codes as cards; aliases listed.
+    assert_eq!(text_of(&doc, ".related-card code"), "card_declined");
+    assert_eq!(text_of(&doc, ".aliases"), "Formerly: no_key, old_missing");
+}
+
+#[test]
+fn front_matter_text_is_escaped() {
+    let site = fixture("basic");
+    build(site.path());
+    let out = site.path().join("public");
+    let doc = page(&out, "reference/errors/escape_me/index.html");
+    assert_eq!(text_of(&doc, "h1"), "<script>alert(1)</script> & friends");
+    assert!(select(&doc, "h1 script").is_empty());
+    assert!(select(&doc, ".lead b").is_empty());
+    assert_eq!(select(&doc, "script").len(), 1, "only the theme's script");
+    let catalog = page(&out, "reference/errors/index.html");
+    assert!(select(&catalog, ".catalog-title script").is_empty());
+}
+
+#[test]
+fn catalog_groups_by_category_in_configured_order() {
+    let site = fixture("basic");
+    build(site.path());
+    let doc = page(&site.path().join("public"), "reference/errors/index.html");
+    let groups = select(&doc, "section.catalog-group");
+    let names: Vec<_> = groups
+        .iter()
+        .map(|g| g.value().attr("data-category").unwrap())
+        .collect();
+    assert_eq!(names, ["Billing", "Auth"]);
+    let codes: Vec<String> = select(&doc, ".catalog-row .catalog-code code")
+        .iter()
+        .map(|c| c.text().collect())
+        .collect();
+    assert_eq!(codes, ["card_declined", "escape_me", "key_missing"]);
+    let row = select(&doc, ".catalog-row[data-code='key_missing']");
+    assert_eq!(row[0].value().attr("data-status"), Some("401"));
+    let title: String = row[0]
+        .select(&scraper::Selector::parse(".catalog-title").unwrap())
+        .next()
+        .unwrap()
+        .text()
+        .collect();
+    assert_eq!(title, "Key missing");
+}
+
+#[test]
+fn index_json_matches_content() {
+    let site = fixture("basic");
+    build(site.path());
+    let text =
+        std::fs::read_to_string(site.path().join("public/reference/errors/index.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let errors = v["errors"].as_array().unwrap();
+    let codes: Vec<_> = errors.iter().map(|e| e["code"].as_str().unwrap()).collect();
+    assert_eq!(
+        codes,
+        ["card_declined", "escape_me", "key_missing"],
+        "sorted, drafts left out"
+    );
+    let km = &errors[2];
+    assert_eq!(km["title"], "Key missing");
+    assert_eq!(km["status"], 401);
+    assert_eq!(km["category"], "Auth");
+    assert_eq!(km["summary"], "No key was sent.");
+    assert_eq!(
+        km["url"],
+        "https://x.test/docs/reference/errors/key_missing/"
+    );
+    assert_eq!(km["scope"], "All endpoints");
+    assert_eq!(km["retryable"], false);
+    assert_eq!(km["deprecated"], false);
+    assert_eq!(km["since"], "2024-03");
+    assert_eq!(km["related"], serde_json::json!(["card_declined"]));
+    assert_eq!(km["aliases"], serde_json::json!(["no_key", "old_missing"]));
+    let cd = &errors[0];
+    assert_eq!(cd["deprecated"], true);
+    assert_eq!(cd["deprecation_message"], "Use payment_failed instead.");
+    assert_eq!(cd["scope"], serde_json::Value::Null);
+}
+
+#[test]
+fn every_internal_url_carries_the_base_path() {
+    let site = fixture("basic");
+    build(site.path());
+    let out = site.path().join("public");
+    let mut checked = 0;
+    for (rel, bytes) in snapshot(&out) {
+        if rel.extension().is_none_or(|e| e != "html") {
+            continue;
+        }
+        let doc = scraper::Html::parse_document(&String::from_utf8(bytes).unwrap());
+        for el in select(&doc, "[href], [src], [action]") {
+            for attr in ["href", "src", "action"] {
+                let Some(url) = el.value().attr(attr) else {
+                    continue;
+                };
+                if url.starts_with('/') {
+                    assert!(url.starts_with("/docs/"), "{}: {attr}={url}", rel.display());
+                    // The target exists in the output.
+                    let path = url.trim_start_matches("/docs/").split('#').next().unwrap();
+                    let file = if path.is_empty() || path.ends_with('/') {
+                        out.join(path).join("index.html")
+                    } else {
+                        out.join(path)
+                    };
+                    assert!(file.exists(), "{}: {url} has no file", rel.display());
+                    checked += 1;
+                } else {
+                    assert!(
+                        url.starts_with('#') || url.starts_with("https://"),
+                        "{}: unexpected {attr}={url}",
+                        rel.display()
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "checked {checked} links");
+}
+
+#[test]
+fn base_url_override_for_previews() {
+    let site = fixture("basic");
+    let opts = errdocs::BuildOptions {
+        load: errdocs::LoadOptions {
+            base_url: Some("https://preview.test/pr-9/".into()),
+            drafts: false,
+        },
+        output: None,
+    };
+    errdocs::build(site.path(), &opts).unwrap();
+    let doc = page(
+        &site.path().join("public"),
+        "reference/errors/key_missing/index.html",
+    );
+    let css = select(&doc, "link[rel='stylesheet']")[0]
+        .value()
+        .attr("href")
+        .unwrap()
+        .to_string();
+    assert!(css.starts_with("/pr-9/assets/errdocs."), "{css}");
+    let canonical = select(&doc, "link[rel='canonical']")[0]
+        .value()
+        .attr("href")
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        canonical,
+        "https://preview.test/pr-9/reference/errors/key_missing/"
+    );
+}
+
+#[test]
+fn aliases_redirect_to_the_current_code() {
+    let site = fixture("basic");
+    build(site.path());
+    for alias in ["no_key", "old_missing"] {
+        let doc = page(
+            &site.path().join("public"),
+            &format!("reference/errors/{alias}/index.html"),
+        );
+        let refresh = select(&doc, "meta[http-equiv='refresh']");
+        assert_eq!(
+            refresh[0].value().attr("content"),
+            Some("0; url=/docs/reference/errors/key_missing/")
+        );
+        let canonical = select(&doc, "link[rel='canonical']");
+        assert_eq!(
+            canonical[0].value().attr("href"),
+            Some("https://x.test/docs/reference/errors/key_missing/")
+        );
+    }
+}
+
+#[test]
+fn home_guides_404_sitemap_and_assets() {
+    let site = fixture("basic");
+    build(site.path());
+    let out = site.path().join("public");
+    let home = page(&out, "index.html");
+    assert_eq!(text_of(&home, "h1"), "Fixture home");
+    let guide = page(&out, "guides/retries/index.html");
+    assert_eq!(
+        text_of(&guide, "h1"),
+        "Retries",
+        "title from the leading # heading"
+    );
+    assert_eq!(select(&guide, "h1").len(), 1);
+    let link = select(&guide, ".prose a");
+    assert_eq!(
+        link[0].value().attr("href"),
+        Some("/docs/reference/errors/card_declined/")
+    );
+    let notfound = page(&out, "404.html");
+    assert_eq!(text_of(&notfound, "h1"), "Page not found");
+
+    let sitemap = std::fs::read_to_string(out.join("sitemap.xml")).unwrap();
+    let xml = roxmltree::Document::parse(&sitemap).unwrap();
+    let locs: Vec<&str> = xml
+        .descendants()
+        .filter(|n| n.has_tag_name("loc"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(locs.contains(&"https://x.test/docs/"));
+    assert!(locs.contains(&"https://x.test/docs/reference/errors/"));
+    assert!(locs.contains(&"https://x.test/docs/reference/errors/key_missing/"));
+    assert!(locs.contains(&"https://x.test/docs/guides/retries/"));
+    assert!(
+        !locs.iter().any(|l| l.contains("no_key")),
+        "redirects are not in the sitemap"
+    );
+    assert!(!locs.iter().any(|l| l.contains("secret_draft")));
+
+    // Theme assets: fingerprinted CSS (with syntax colours) and JS; static files as-is.
+    let assets: Vec<String> = std::fs::read_dir(out.join("assets"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let css = assets.iter().find(|a| a.ends_with(".css")).expect("css");
+    assert!(std::fs::read_to_string(out.join("assets").join(css))
+        .unwrap()
+        .contains(".hl-code"));
+    assert!(assets
+        .iter()
+        .any(|a| a.starts_with("errdocs.") && a.ends_with(".js")));
+    assert!(out.join("favicon.svg").is_file());
+}
+
+#[test]
+fn drafts_build_only_with_the_flag() {
+    let site = fixture("basic");
+    build(site.path());
+    assert!(!site
+        .path()
+        .join("public/reference/errors/secret_draft")
+        .exists());
+    let opts = errdocs::BuildOptions {
+        load: errdocs::LoadOptions {
+            base_url: None,
+            drafts: true,
+        },
+        output: None,
+    };
+    errdocs::build(site.path(), &opts).unwrap();
+    assert!(site
+        .path()
+        .join("public/reference/errors/secret_draft/index.html")
+        .is_file());
+}
+
+#[test]
+fn site_templates_and_static_override_the_theme() {
+    let site = fixture("basic");
+    write(
+        site.path(),
+        "templates/404.html",
+        "{% extends \"base.html\" %}{% block main %}<h1>Lost at sea</h1><p>{{ site.title }}</p>{% endblock main %}",
+    );
+    write(
+        site.path(),
+        "static/favicon.svg",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    );
+    write(site.path(), "static/img/logo.png", "png");
+    build(site.path());
+    let out = site.path().join("public");
+    let doc = page(&out, "404.html");
+    assert_eq!(text_of(&doc, "h1"), "Lost at sea");
+    assert_eq!(text_of(&doc, "main p"), "Fixture API");
+    assert_eq!(
+        std::fs::read_to_string(out.join("favicon.svg")).unwrap(),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>"
+    );
+    assert!(out.join("img/logo.png").is_file());
+}
+
+#[test]
+fn a_failed_build_leaves_the_old_output_byte_for_byte() {
+    let site = fixture("basic");
+    build(site.path());
+    let out = site.path().join("public");
+    let before = snapshot(&out);
+    assert!(!before.is_empty());
+    // Break one page in a way only the render stage finds, and another in front matter.
+    write(site.path(), "content/errors/billing/broken.md", "---\ncode: broken\ntitle: B\nstatus: 500\ncategory: Billing\nsummary: s\n---\n```json\n{ nope }\n```\n");
+    let err = errdocs::build(site.path(), &errdocs::BuildOptions::default()).unwrap_err();
+    assert_eq!(err.exit_code(), 1);
+    assert_eq!(snapshot(&out), before);
+    write(
+        site.path(),
+        "content/errors/billing/broken.md",
+        "---\ncode: [\n---\n",
+    );
+    assert!(errdocs::build(site.path(), &errdocs::BuildOptions::default()).is_err());
+    assert_eq!(snapshot(&out), before);
+    // No staging folder is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(site.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("errdocs-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_good_build_replaces_the_output_whole() {
+    let site = fixture("basic");
+    build(site.path());
+    let out = site.path().join("public");
+    std::fs::write(out.join("stale.html"), "old").unwrap();
+    std::fs::remove_file(site.path().join("content/errors/auth/escape_me.md")).unwrap();
+    build(site.path());
+    assert!(!out.join("stale.html").exists());
+    assert!(!out.join("reference/errors/escape_me").exists());
+}
+
+#[test]
+fn refuses_output_folders_that_hold_the_site() {
+    let site = fixture("basic");
+    let root = site.path();
+    for out in [
+        root.to_path_buf(),
+        root.join(".."),
+        root.join("content"),
+        root.join("content/errors/out"),
+        root.join("static/out"),
+    ] {
+        let opts = errdocs::BuildOptions {
+            output: Some(out.clone()),
+            ..Default::default()
+        };
+        let err = errdocs::build(root, &opts).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{}", out.display());
+        assert!(err.to_string().contains("refusing"), "{err}");
+    }
+    // A non-empty folder that errdocs did not write is never replaced.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("notes.txt"), "keep me").unwrap();
+    let opts = errdocs::BuildOptions {
+        output: Some(other.path().to_path_buf()),
+        ..Default::default()
+    };
+    assert!(errdocs::build(root, &opts).is_err());
+    assert_eq!(
+        std::fs::read_to_string(other.path().join("notes.txt")).unwrap(),
+        "keep me"
+    );
+}
+
+#[test]
+fn cli_build_reports_every_problem_with_positions_and_exit_1() {
+    let site = fixture("basic");
+    let root = site.path();
+    write(
+        root,
+        "content/errors/auth/bad_status.md",
+        "---\ncode: bad_status\ntitle: T\nstatus: \"401\"\ncategory: Auth\nsummary: s\n---\n",
+    );
+    write(root, "content/errors/auth/bad_link.md", "---\ncode: bad_link\ntitle: T\nstatus: 401\ncategory: Auth\nsummary: s\n---\n\nSee [x](nowhere.md).\n");
+    let o = errdocs(&["build", "-r", root.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("content/errors/auth/bad_link.md:9:5: error: link to `nowhere.md`"),
+        "{err}"
+    );
+    assert!(err.contains("content/errors/auth/bad_status.md:4:9: error: status: invalid type: string \"401\", expected an integer"), "{err}");
+    assert!(
+        err.contains("4 | status: \"401\""),
+        "source line shown: {err}"
+    );
+    assert!(!root.join("public").exists(), "nothing written");
+}
+
+#[test]
+fn cli_bad_settings_exit_2() {
+    let site = fixture("basic");
+    write(
+        site.path(),
+        "site.yaml",
+        "title: x\nbase_urll: https://x.test\n",
+    );
+    let o = errdocs(&["build", "-r", site.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("site.yaml:2:1: error: unknown key `base_urll`; did you mean `base_url`?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cli_build_succeeds_and_says_where() {
+    let site = fixture("basic");
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("site");
+    let o = errdocs(&[
+        "build",
+        "-r",
+        site.path().to_str().unwrap(),
+        "-o",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("built 3 error pages"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown-language") || stderr(&o).contains("klingon"),
+        "warning shown"
+    );
+    assert!(target
+        .join("reference/errors/key_missing/index.html")
+        .is_file());
+}
+
+#[test]
+fn a_site_with_only_content_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "content/errors/only.md",
+        "---\ncode: only\ntitle: Only\nstatus: 500\ncategory: Server\nsummary: s\n---\n\n## What this means\n\nx\n",
+    );
+    build(dir.path());
+    let out = dir.path().join("public");
+    let doc = page(&out, "reference/errors/only/index.html");
+    assert_eq!(text_of(&doc, "h1"), "Only");
+    assert!(out.join("index.html").is_file(), "a default home page");
+    assert!(out.join("404.html").is_file());
+}
