@@ -436,7 +436,7 @@ impl<'a> Renderer<'a, '_> {
             format!(" class=\"language-{}\"", escape_html(&b.lang))
         };
         format!(
-            "<figure class=\"code-block\" data-lang=\"{}\"{attrs}>\n<figcaption class=\"code-head\"><span class=\"code-title\">{}</span>{lang_badge}<button type=\"button\" class=\"copy-button\" hidden>Copy</button></figcaption>\n<pre class=\"hl-code\" tabindex=\"0\"><code{lang_class}>{code}</code></pre>\n</figure>\n",
+            "<figure class=\"code-block\" data-lang=\"{}\"{attrs}>\n<figcaption class=\"code-head\"><span class=\"code-title\">{}</span>{lang_badge}<button type=\"button\" class=\"wrap-button\" aria-pressed=\"false\" hidden>Wrap</button><button type=\"button\" class=\"copy-button\" hidden>Copy</button></figcaption>\n<pre class=\"hl-code\" tabindex=\"0\"><code{lang_class}>{code}</code></pre>\n</figure>\n",
             escape_html(&b.lang),
             escape_html(&title),
         )
@@ -593,8 +593,15 @@ impl<'a> Renderer<'a, '_> {
             });
             return dest.clone();
         }
-        let is_external = d.starts_with('/')
-            || d.starts_with("//")
+        // A root-relative link means the site's root, wherever it is deployed.
+        if d.starts_with('/') && !d.starts_with("//") {
+            let base = &self.ctx.config.base_path;
+            if base != "/" && !d.starts_with(base.as_str()) {
+                return CowStr::from(self.ctx.config.url(d));
+            }
+            return dest.clone();
+        }
+        let is_external = d.starts_with("//")
             || d.split_once(':').is_some_and(|(scheme, _)| {
                 !scheme.is_empty()
                     && scheme

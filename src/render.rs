@@ -272,6 +272,9 @@ fn toc(headings: &[Heading]) -> Vec<TocEntry> {
         .collect()
 }
 
+/// How many codes of the current category the sidebar lists at most.
+pub const SIDEBAR_WINDOW: usize = 40;
+
 /// The compiled templates and what every page shares.
 pub struct Templates {
     tera: Tera,
@@ -450,7 +453,15 @@ impl<'a> PageRenderer<'a> {
         ctx.insert("content", &body.html);
         ctx.insert("toc", &toc(&body.headings));
         ctx.insert("related", &related);
-        ctx.insert("siblings", siblings);
+        // The sidebar shows the neighbourhood of a large category, so page
+        // size stays constant however many codes a category holds.
+        let pos = siblings.iter().position(|e| e.code == m.code).unwrap_or(0);
+        let start = pos
+            .saturating_sub(SIDEBAR_WINDOW / 2)
+            .min(siblings.len().saturating_sub(SIDEBAR_WINDOW));
+        let window = &siblings[start..(start + SIDEBAR_WINDOW).min(siblings.len())];
+        ctx.insert("siblings", window);
+        ctx.insert("siblings_total", &siblings.len());
         ctx.insert("prev", &prev);
         ctx.insert("next", &next);
         ctx.insert("audiences", &audiences);

@@ -83,6 +83,24 @@
     });
   });
 
+  // Line wrapping of code blocks: off by default (blocks scroll), remembered.
+  var WRAP_KEY = "errdocs-wrap";
+  var applyWrap = function (on) {
+    $all(".code-block").forEach(function (fig) {
+      if (on) fig.setAttribute("data-wrap", ""); else fig.removeAttribute("data-wrap");
+    });
+    $all(".wrap-button").forEach(function (b) { b.setAttribute("aria-pressed", String(on)); });
+  };
+  $all(".wrap-button").forEach(function (b) {
+    unhide(b);
+    b.addEventListener("click", function () {
+      var on = b.getAttribute("aria-pressed") !== "true";
+      store(WRAP_KEY, on ? "1" : null);
+      applyWrap(on);
+    });
+  });
+  applyWrap(store(WRAP_KEY) === "1");
+
   // Language tabs (ARIA tabs pattern); the choice is remembered everywhere.
   var LANG_KEY = "errdocs-lang";
   function selectTab(group, tab, remember) {
