@@ -48,6 +48,9 @@ pub struct ResponseConfig {
     pub code_pointer: Option<String>,
     /// Where a response links to its page; `null` turns the check off.
     pub doc_url_pointer: Option<String>,
+    /// A JSON Schema file (relative to the site root) that every ```json
+    /// example response of a code page must match.
+    pub schema: Option<String>,
 }
 
 impl Default for ResponseConfig {
@@ -55,6 +58,7 @@ impl Default for ResponseConfig {
         ResponseConfig {
             code_pointer: Some("/error".into()),
             doc_url_pointer: Some("/doc_url".into()),
+            schema: None,
         }
     }
 }
@@ -173,6 +177,36 @@ impl SiteConfig {
         self.base_url = base;
         self.base_path = path;
         Ok(self)
+    }
+
+    /// Reads and compiles `response.schema`, when set. Problems with the
+    /// file are settings errors.
+    pub fn response_schema(&self, root: &Path) -> Result<Option<jsonschema::Validator>, Error> {
+        let Some(rel) = &self.response.schema else {
+            return Ok(None);
+        };
+        let path = root.join(rel);
+        let settings_error = |msg: String| {
+            let text = std::fs::read_to_string(root.join(CONFIG_FILE)).unwrap_or_default();
+            let (l, c) = yaml::key_position(&text, 0, "schema").unwrap_or((1, 1));
+            Error::Settings(Diagnostics::from_iter([Diagnostic::error(
+                CONFIG_FILE,
+                Some(&text),
+                l,
+                c,
+                "settings",
+                msg,
+            )]))
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| settings_error(format!("response.schema: cannot read {rel}: {e}")))?;
+        let schema: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| settings_error(format!("response.schema: {rel} is not JSON: {e}")))?;
+        jsonschema::validator_for(&schema).map(Some).map_err(|e| {
+            settings_error(format!(
+                "response.schema: {rel} is not a valid JSON Schema: {e}"
+            ))
+        })
     }
 
     /// Absolute URL of a site-relative path (`reference/errors/x/`).

@@ -1,14 +1,14 @@
 //! Loading content: walk `content/`, split front matter, parse it into
 //! typed pages and check what can be checked without rendering.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::SiteConfig;
-use crate::diagnostic::{Diagnostic, Diagnostics, LineIndex};
+use crate::diagnostic::{Diagnostic, Diagnostics, LineIndex, Severity};
 use crate::yaml;
 
 /// The folder of Markdown content, under the site root.
@@ -43,6 +43,22 @@ impl SourceFile {
             .position(&self.text, self.body_start + body_offset)
     }
 
+    /// A problem at 1-based `line`:`col` of this file, with its source line.
+    pub fn diagnostic(
+        &self,
+        severity: Severity,
+        line: usize,
+        col: usize,
+        rule: &'static str,
+        msg: impl Into<String>,
+    ) -> Diagnostic {
+        // The line index keeps this cheap for files with many problems.
+        let mut d = Diagnostic::error(&self.shown, None, line, col, rule, msg);
+        d.severity = severity;
+        d.source_line = self.lines.line_text(&self.text, line).map(str::to_owned);
+        d
+    }
+
     /// An error at a byte offset of the body.
     pub fn error_at(
         &self,
@@ -51,7 +67,7 @@ impl SourceFile {
         msg: impl Into<String>,
     ) -> Diagnostic {
         let (l, c) = self.body_position(body_offset);
-        Diagnostic::error(&self.shown, Some(&self.text), l, c, rule, msg)
+        self.diagnostic(Severity::Error, l, c, rule, msg)
     }
 
     /// A warning at a byte offset of the body.
@@ -62,7 +78,7 @@ impl SourceFile {
         msg: impl Into<String>,
     ) -> Diagnostic {
         let (l, c) = self.body_position(body_offset);
-        Diagnostic::warning(&self.shown, Some(&self.text), l, c, rule, msg)
+        self.diagnostic(Severity::Warning, l, c, rule, msg)
     }
 
     /// An error at the value of front-matter key `key` (or the file's first line).
@@ -73,7 +89,7 @@ impl SourceFile {
         msg: impl Into<String>,
     ) -> Diagnostic {
         let (l, c) = self.key_position(key);
-        Diagnostic::error(&self.shown, Some(&self.text), l, c, rule, msg)
+        self.diagnostic(Severity::Error, l, c, rule, msg)
     }
 
     /// A warning at the value of front-matter key `key`.
@@ -84,7 +100,7 @@ impl SourceFile {
         msg: impl Into<String>,
     ) -> Diagnostic {
         let (l, c) = self.key_position(key);
-        Diagnostic::warning(&self.shown, Some(&self.text), l, c, rule, msg)
+        self.diagnostic(Severity::Warning, l, c, rule, msg)
     }
 
     /// Where `key:` stands in the front matter.
@@ -120,7 +136,7 @@ fn find_word(haystack: &str, word: &str) -> Option<usize> {
 }
 
 /// `deprecated:` in front matter: a flag, or a message saying what to do.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Deprecation {
     /// `true` or `false`.
@@ -148,15 +164,18 @@ impl Deprecation {
     }
 }
 
-/// The front matter of an error file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The front matter of an errdocs error file.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "errdocs error front matter")]
 pub struct ErrorMeta {
-    /// The error code, as the API returns it.
+    /// The error code, as the API returns it; used verbatim in the URL.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"))]
     pub code: String,
     /// Human title.
     pub title: String,
     /// HTTP status, 100–599.
+    #[schemars(range(min = 100, max = 599))]
     pub status: u16,
     /// Category name, for grouping.
     pub category: String,
@@ -185,7 +204,13 @@ pub struct ErrorMeta {
     pub draft: bool,
     /// Free data for templates.
     #[serde(default)]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub extra: Option<serde_yaml::Value>,
+}
+
+/// A JSON Schema of error front matter, for editors.
+pub fn front_matter_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(ErrorMeta)).unwrap_or_default()
 }
 
 /// The front matter of a guide page (all optional).
@@ -361,7 +386,16 @@ fn read_source(root: &Path, path: &Path) -> Result<(SourceFile, Option<String>),
             format!("cannot read the file: {e}"),
         )
     })?;
-    let text = decode_text(&shown, &bytes)?;
+    source_from_bytes(shown, content_path, &bytes)
+}
+
+/// Decodes a file and splits its front matter from its body.
+pub fn source_from_bytes(
+    shown: PathBuf,
+    content_path: String,
+    bytes: &[u8],
+) -> Result<(SourceFile, Option<String>), Diagnostic> {
+    let text = decode_text(&shown, bytes)?;
     let split = split_front_matter(&text).map_err(|(line, msg)| {
         Diagnostic::error(&shown, Some(&text), line, 1, "front-matter", msg)
     })?;
@@ -385,6 +419,21 @@ pub fn is_valid_code(code: &str) -> bool {
 
 fn load_error(root: &Path, path: &Path) -> Result<ErrorPage, Vec<Diagnostic>> {
     let (source, yaml) = read_source(root, path).map_err(|d| vec![d])?;
+    error_page(source, yaml)
+}
+
+/// Parses an error file from its bytes: front matter, required fields and
+/// the rules one file can break on its own.
+pub fn parse_error_file(
+    shown: PathBuf,
+    content_path: String,
+    bytes: &[u8],
+) -> Result<ErrorPage, Vec<Diagnostic>> {
+    let (source, yaml) = source_from_bytes(shown, content_path, bytes).map_err(|d| vec![d])?;
+    error_page(source, yaml)
+}
+
+fn error_page(source: SourceFile, yaml: Option<String>) -> Result<ErrorPage, Vec<Diagnostic>> {
     let Some(yaml) = yaml else {
         return Err(vec![Diagnostic::error(
             &source.shown,
@@ -606,10 +655,13 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     // Lower-cased name -> (the name as written, the page that claims it, whether it is an alias).
     let mut names: BTreeMap<String, (&str, &ErrorPage, bool)> = BTreeMap::new();
+    // URLs of clashes already reported here are not reported again below.
+    let mut clashing: HashSet<String> = HashSet::new();
     for page in &content.errors {
         let code = &page.meta.code;
         match names.get(&code.to_lowercase()) {
             Some((other, first, _)) => {
+                clashing.insert(config.error_rel(code).to_lowercase());
                 let (fl, _) = first.source.key_position("code");
                 problems.push(page.source.error_at_key(
                     "code",
@@ -639,6 +691,7 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
             let (l, c) = page.source.item_position("aliases", alias);
             match names.get(&alias.to_lowercase()) {
                 Some((other, owner, is_alias)) => {
+                    clashing.insert(config.error_rel(alias).to_lowercase());
                     let what = if *is_alias { "an alias" } else { "the code" };
                     problems.push(Diagnostic::error(
                         &page.source.shown,
@@ -686,6 +739,26 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
             }
         }
     }
+    if !config.categories.is_empty() {
+        for page in &content.errors {
+            if !config.categories.contains(&page.meta.category) {
+                let hint = yaml::did_you_mean(
+                    &page.meta.category,
+                    config.categories.iter().map(String::as_str),
+                )
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+                problems.push(page.source.warning_at_key(
+                    "category",
+                    "category",
+                    format!(
+                        "category `{}` is not in site.yaml's `categories`, so it is listed after them{hint}",
+                        page.meta.category
+                    ),
+                ));
+            }
+        }
+    }
     // Two pages must never write the same output file.
     let mut urls: HashMap<String, String> = HashMap::new();
     urls.insert(
@@ -702,6 +775,9 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
         .iter()
         .map(|g| (g.rel_url.clone(), &g.source));
     for (url, source) in error_urls.chain(guide_urls) {
+        if clashing.contains(&url.to_lowercase()) {
+            continue;
+        }
         let owner = source.shown.display().to_string();
         match urls.get(&url.to_lowercase()) {
             Some(first) if *first != owner => problems.push(Diagnostic::error(
@@ -810,6 +886,20 @@ mod tests {
         };
         assert_eq!(source.item_position("related", "bar"), (5, 5));
         assert_eq!(source.key_position("code"), (2, 7));
+    }
+
+    #[test]
+    fn a_file_removed_after_the_walk_is_a_diagnostic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("content/errors/gone.md");
+        let err = load_error(dir.path(), &path).unwrap_err();
+        assert_eq!(err[0].rule, "io");
+        assert_eq!(err[0].file, Path::new("content/errors/gone.md"));
+        assert!(
+            err[0].message.starts_with("cannot read the file"),
+            "{}",
+            err[0].message
+        );
     }
 
     #[test]

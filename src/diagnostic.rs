@@ -224,6 +224,18 @@ impl Diagnostics {
         out
     }
 
+    /// One JSON object per problem (file, line, column, severity, rule,
+    /// message), as a JSON array.
+    pub fn to_json(&self) -> String {
+        // Diagnostics hold only strings and numbers, which always serialise.
+        serde_json::to_string_pretty(&self.0).unwrap_or_else(|_| "[]".into()) + "\n"
+    }
+
+    /// GitHub Actions workflow commands, one line per problem.
+    pub fn to_github(&self) -> String {
+        self.0.iter().map(|d| d.github() + "\n").collect()
+    }
+
     /// Renders for standard error, with colour only when it is a terminal.
     pub fn render_for_stderr(&self) -> String {
         self.render(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
@@ -269,6 +281,14 @@ impl LineIndex {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         LineIndex { starts }
+    }
+
+    /// The text of 1-based `line`, without its line ending.
+    pub fn line_text<'t>(&self, text: &'t str, line: usize) -> Option<&'t str> {
+        let start = *self.starts.get(line.checked_sub(1)?)?;
+        let end = self.starts.get(line).map(|e| e - 1).unwrap_or(text.len());
+        let l = text.get(start..end)?;
+        Some(l.strip_suffix('\r').unwrap_or(l))
     }
 
     /// The 1-based line and column (in characters) of byte `offset`.

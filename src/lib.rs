@@ -4,8 +4,10 @@
 //! [`config`] (site settings) → [`content`] (front matter and Markdown
 //! files) → [`markdown`] and [`highlight`] (bodies to HTML) → [`render`]
 //! (templates of the [`theme`]) → [`output`] (the output folder).
-//! [`site`] strings the stages together for `build` and `check`.
+//! [`site`] strings the stages together for `build`; [`check`] runs them
+//! without writing, and [`scaffold`] writes new sites and error files.
 
+pub mod check;
 pub mod config;
 pub mod content;
 pub mod diagnostic;
@@ -13,16 +15,18 @@ pub mod highlight;
 pub mod markdown;
 pub mod output;
 pub mod render;
+pub mod scaffold;
 pub mod site;
 pub mod theme;
 mod yaml;
 
 use std::path::{Path, PathBuf};
 
+pub use check::CheckOptions;
 pub use config::SiteConfig;
 pub use content::{Content, ErrorPage, GuidePage};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-pub use site::{build, check, BuildOptions, BuildReport, LoadOptions, Site};
+pub use site::{build, BuildOptions, BuildReport, LoadOptions, Site};
 
 /// Everything that can stop a command.
 #[derive(Debug, thiserror::Error)]

@@ -1,10 +1,11 @@
 //! The `errdocs` command line: parses arguments and calls the library.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use errdocs::{BuildOptions, Error, LoadOptions};
+use clap::{Parser, Subcommand, ValueEnum};
+use errdocs::{BuildOptions, CheckOptions, Diagnostics, Error, LoadOptions};
 
 #[derive(Parser)]
 #[command(
@@ -15,6 +16,16 @@ use errdocs::{BuildOptions, Error, LoadOptions};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// `path:line:col: error: message` with the source line.
+    Human,
+    /// A JSON array, one object per problem.
+    Json,
+    /// GitHub Actions workflow commands.
+    Github,
 }
 
 #[derive(Subcommand)]
@@ -39,19 +50,57 @@ enum Command {
         /// The site root.
         #[arg(short, long, default_value = ".")]
         root: PathBuf,
+        /// How to report problems.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Fail (exit 1) on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// An index.json from an earlier build: its codes must not vanish.
+        #[arg(long, value_name = "PATH")]
+        published: Option<PathBuf>,
         /// Include pages marked `draft: true`.
         #[arg(long)]
         drafts: bool,
     },
+    /// Write a new error file from a template.
+    New {
+        /// The error code.
+        code: String,
+        /// The site root.
+        #[arg(short, long, default_value = ".")]
+        root: PathBuf,
+        /// Category (default: the first in site.yaml, else General).
+        #[arg(long)]
+        category: Option<String>,
+        /// HTTP status (default 400).
+        #[arg(long)]
+        status: Option<u16>,
+        /// Title (default: the code in words).
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Write a new site with one example error.
+    Init {
+        /// The folder (must be empty or absent).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Print a JSON Schema of error front matter, for editors.
+    Schema,
 }
 
-fn print_warnings(w: &errdocs::Diagnostics) {
-    if !w.is_empty() {
-        eprint!("{}", w.render_for_stderr());
+fn report(problems: &Diagnostics, format: Format) {
+    match format {
+        Format::Human => eprint!("{}", problems.render_for_stderr()),
+        Format::Json => print!("{}", problems.to_json()),
+        Format::Github => print!("{}", problems.to_github()),
     }
+    let _ = std::io::stdout().flush();
 }
 
-fn run(cli: Cli) -> Result<(), Error> {
+fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
+    let human = Format::Human;
     match cli.command {
         Command::Build {
             root,
@@ -63,35 +112,92 @@ fn run(cli: Cli) -> Result<(), Error> {
                 load: LoadOptions { base_url, drafts },
                 output,
             };
-            let report = errdocs::build(&root, &opts)?;
-            print_warnings(&report.warnings);
+            let report_ = errdocs::build(&root, &opts).map_err(|e| (e, human))?;
+            report(&report_.warnings, human);
             eprintln!(
                 "built {} error pages ({} files) into {} in {} ms{}",
-                report.error_pages,
-                report.files,
-                report.output.display(),
-                report.elapsed.as_millis(),
-                match report.warnings.warning_count() {
+                report_.error_pages,
+                report_.files,
+                report_.output.display(),
+                report_.elapsed.as_millis(),
+                match report_.warnings.warning_count() {
                     0 => String::new(),
                     n => format!(", {n} warning(s)"),
                 }
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Check { root, drafts } => {
-            let warnings = errdocs::check(
-                &root,
-                &LoadOptions {
+        Command::Check {
+            root,
+            format,
+            deny_warnings,
+            published,
+            drafts,
+        } => {
+            let opts = CheckOptions {
+                load: LoadOptions {
                     base_url: None,
                     drafts,
                 },
-            )?;
-            print_warnings(&warnings);
+                published,
+            };
+            let problems = errdocs::check::run(&root, &opts).map_err(|e| (e, format))?;
+            report(&problems, format);
+            let failed = problems.has_errors() || (deny_warnings && problems.warning_count() > 0);
+            if matches!(format, Format::Human) {
+                eprintln!(
+                    "{}: {} error(s), {} warning(s)",
+                    if failed {
+                        "check failed"
+                    } else {
+                        "check passed"
+                    },
+                    problems.error_count(),
+                    problems.warning_count()
+                );
+            }
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::New {
+            code,
+            root,
+            category,
+            status,
+            title,
+        } => {
+            let req = errdocs::scaffold::NewError {
+                code,
+                category,
+                status,
+                title,
+            };
+            let path = errdocs::scaffold::new_error(&root, &req).map_err(|e| (e, human))?;
+            eprintln!("wrote {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Init { dir } => {
+            let files = errdocs::scaffold::init(&dir).map_err(|e| (e, human))?;
+            for f in &files {
+                eprintln!("wrote {}", f.display());
+            }
             eprintln!(
-                "check passed: no errors, {} warning(s)",
-                warnings.warning_count()
+                "next: set base_url in {}, then run `errdocs build -r {}`",
+                dir.join("site.yaml").display(),
+                dir.display()
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            let schema = errdocs::content::front_matter_schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -99,16 +205,18 @@ fn run(cli: Cli) -> Result<(), Error> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Ok(code) => code,
+        Err((e, format)) => {
             match &e {
                 Error::Content(ds) | Error::Settings(ds) => {
-                    eprint!("{}", ds.render_for_stderr());
-                    eprintln!(
-                        "error: {} error(s), {} warning(s)",
-                        ds.error_count(),
-                        ds.warning_count()
-                    );
+                    report(ds, format);
+                    if matches!(format, Format::Human) {
+                        eprintln!(
+                            "error: {} error(s), {} warning(s)",
+                            ds.error_count(),
+                            ds.warning_count()
+                        );
+                    }
                 }
                 other => eprintln!("error: {other}"),
             }

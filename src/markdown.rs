@@ -15,7 +15,7 @@ use pulldown_cmark::{
 
 use crate::config::SiteConfig;
 use crate::content::{resolve_relative, SourceFile};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::highlight::{self, escape_html};
 
 /// Ids the page templates use; headings never take them.
@@ -61,6 +61,8 @@ pub struct RenderContext<'a> {
     pub response: Option<ResponseExpectation<'a>>,
     /// Drop a leading `#` heading (it became the page title).
     pub skip_leading_h1: bool,
+    /// `response.schema`, which example responses of code pages must match.
+    pub schema: Option<&'a jsonschema::Validator>,
 }
 
 /// A heading of the page.
@@ -113,6 +115,8 @@ pub struct CodeBlock {
     pub code: String,
     /// Byte offset of the code's first line in the body.
     pub offset: usize,
+    /// Byte offset of the opening fence (where the language is written).
+    pub fence_offset: usize,
 }
 
 /// GitHub's heading anchors: lower case, punctuation dropped, spaces to `-`.
@@ -128,22 +132,35 @@ pub fn slugify(text: &str) -> String {
         .collect()
 }
 
-struct IdSet(HashSet<String>);
+/// Ids in use on one page, with the next suffix to try for each base, so
+/// that many equal headings stay linear.
+struct IdSet {
+    used: HashSet<String>,
+    next: HashMap<String, usize>,
+}
 
 impl IdSet {
     fn new() -> Self {
-        IdSet(RESERVED_IDS.iter().map(|s| s.to_string()).collect())
+        IdSet {
+            used: RESERVED_IDS.iter().map(|s| s.to_string()).collect(),
+            next: HashMap::new(),
+        }
     }
 
     fn unique(&mut self, base: &str) -> String {
         let base = if base.is_empty() { "section" } else { base };
         let mut id = base.to_string();
-        let mut n = 1;
-        while self.0.contains(&id) {
-            id = format!("{base}-{n}");
-            n += 1;
+        if self.used.contains(&id) {
+            let n = self.next.entry(base.to_string()).or_insert(1);
+            loop {
+                id = format!("{base}-{n}");
+                *n += 1;
+                if !self.used.contains(&id) {
+                    break;
+                }
+            }
         }
-        self.0.insert(id.clone());
+        self.used.insert(id.clone());
         id
     }
 }
@@ -192,6 +209,8 @@ struct Renderer<'a, 'c> {
     ids: IdSet,
     section: Section,
     in_card_group: bool,
+    /// Where the open audience card's heading is, and its label.
+    card: Option<(usize, String)>,
     groups: usize,
     result: RenderedBody,
 }
@@ -209,6 +228,7 @@ pub fn render(source: &SourceFile, ctx: &RenderContext<'_>) -> RenderedBody {
         ids: IdSet::new(),
         section: Section::None,
         in_card_group: false,
+        card: None,
         groups: 0,
         result: RenderedBody::default(),
     };
@@ -234,7 +254,7 @@ impl<'a> Renderer<'a, '_> {
                     let inner = &events[i + 1..end];
                     let skip = first_block && level == HeadingLevel::H1 && self.ctx.skip_leading_h1;
                     if !skip {
-                        self.heading(level, inner, depth == 0);
+                        self.heading(level, inner, depth == 0, range.start);
                     }
                     i = end + 1;
                     first_block = false;
@@ -303,6 +323,17 @@ impl<'a> Renderer<'a, '_> {
     }
 
     fn close_section(&mut self, next_is_card: bool) {
+        if self.section == (Section::Card { titled: false }) {
+            if let Some((offset, label)) = self.card.take() {
+                self.result.diagnostics.push(self.source.warning_at(
+                    offset,
+                    "audience-card",
+                    format!(
+                        "the \"{label}\" card has no `###` title; add one, e.g. `### Quick fix`"
+                    ),
+                ));
+            }
+        }
         if self.section != Section::None {
             self.out.push(html("</section>\n".into()));
         }
@@ -313,7 +344,13 @@ impl<'a> Renderer<'a, '_> {
         self.section = Section::None;
     }
 
-    fn heading(&mut self, level: HeadingLevel, inner: &[(Event<'a>, Range<usize>)], top: bool) {
+    fn heading(
+        &mut self,
+        level: HeadingLevel,
+        inner: &[(Event<'a>, Range<usize>)],
+        top: bool,
+        offset: usize,
+    ) {
         let mut text = String::new();
         for (e, _) in inner {
             match e {
@@ -324,7 +361,15 @@ impl<'a> Renderer<'a, '_> {
         }
         let mut inner_html = String::new();
         pulldown_cmark::html::push_html(&mut inner_html, inner.iter().map(|(e, _)| e.clone()));
-        let id = self.ids.unique(&slugify(&text));
+        let slug = slugify(&text);
+        let id = self.ids.unique(&slug);
+        if !slug.is_empty() && id != slug && !RESERVED_IDS.contains(&slug.as_str()) {
+            self.result.diagnostics.push(self.source.warning_at(
+                offset,
+                "duplicate-heading",
+                format!("another heading on this page already has the id `{slug}`; this one gets `{id}`, and links to `#{slug}` go to the first"),
+            ));
+        }
         let n = level as u8;
         let permalink = format!(
             "<a class=\"permalink\" href=\"#{id}\" aria-label=\"Link to this section: {}\">#</a>",
@@ -346,6 +391,7 @@ impl<'a> Renderer<'a, '_> {
                         escape_html(&a.id)
                     )));
                     self.section = Section::Card { titled: false };
+                    self.card = Some((offset, a.label.clone()));
                     self.result.audiences.push(a.id);
                     class = " class=\"card-eyebrow\"";
                 }
@@ -399,6 +445,7 @@ impl<'a> Renderer<'a, '_> {
                 title,
                 code,
                 offset,
+                fence_offset: range.start,
             };
             self.check_code(&block);
             blocks.push(block);
@@ -491,9 +538,8 @@ impl<'a> Renderer<'a, '_> {
                 let (line, col) = self.code_position(b, e.line(), e.column());
                 let msg = e.to_string();
                 let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                self.result.diagnostics.push(Diagnostic::error(
-                    &self.source.shown,
-                    Some(&self.source.text),
+                self.result.diagnostics.push(self.source.diagnostic(
+                    Severity::Error,
                     line,
                     col,
                     "json",
@@ -510,9 +556,8 @@ impl<'a> Renderer<'a, '_> {
             if let Some(serde_json::Value::String(found)) = value.pointer(ptr) {
                 if found != expect.code {
                     let (line, col) = self.pointer_position(b, ptr);
-                    self.result.diagnostics.push(Diagnostic::error(
-                        &self.source.shown,
-                        Some(&self.source.text),
+                    self.result.diagnostics.push(self.source.diagnostic(
+                        Severity::Error,
                         line,
                         col,
                         "response-code",
@@ -524,13 +569,34 @@ impl<'a> Renderer<'a, '_> {
                 }
             }
         }
+        if let Some(schema) = self.ctx.schema {
+            for err in schema.iter_errors(&value) {
+                let path = err.instance_path().as_str().to_string();
+                let (line, col) = if path.is_empty() {
+                    self.code_position(b, 1, 1)
+                } else {
+                    self.pointer_position(b, &path)
+                };
+                let at = if path.is_empty() {
+                    "/".to_string()
+                } else {
+                    path
+                };
+                self.result.diagnostics.push(self.source.diagnostic(
+                    Severity::Error,
+                    line,
+                    col,
+                    "response-schema",
+                    format!("the example response does not match response.schema at {at}: {err}"),
+                ));
+            }
+        }
         if let Some(ptr) = cfg.doc_url_pointer.as_deref().filter(|p| !p.is_empty()) {
             if let Some(serde_json::Value::String(found)) = value.pointer(ptr) {
                 if !expect.doc_urls.iter().any(|u| u == found) {
                     let (line, col) = self.pointer_position(b, ptr);
-                    self.result.diagnostics.push(Diagnostic::error(
-                        &self.source.shown,
-                        Some(&self.source.text),
+                    self.result.diagnostics.push(self.source.diagnostic(
+                        Severity::Error,
                         line,
                         col,
                         "response-doc-url",
@@ -729,6 +795,7 @@ mod tests {
                 doc_urls: vec!["https://x.test/reference/errors/a".into()],
             }),
             skip_leading_h1: false,
+            schema: None,
         };
         render(&source(body), &ctx)
     }

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -35,6 +36,8 @@ pub struct Site {
     pub config: SiteConfig,
     /// Content.
     pub content: Content,
+    /// `response.schema`, compiled.
+    pub response_schema: Option<Arc<jsonschema::Validator>>,
 }
 
 /// Rendered Markdown bodies, in the order of `Content::errors` and `Content::guides`.
@@ -70,12 +73,14 @@ impl Site {
         if let Some(url) = &opts.base_url {
             config = config.with_base_url(url)?;
         }
+        let response_schema = config.response_schema(root)?.map(Arc::new);
         let (content, problems) = content::load(root, &config, opts.drafts);
         Ok((
             Site {
                 root: root.to_path_buf(),
                 config,
                 content,
+                response_schema,
             },
             problems,
         ))
@@ -102,6 +107,7 @@ impl Site {
                         doc_urls: vec![url.trim_end_matches('/').to_string(), url.clone()],
                     }),
                     skip_leading_h1: false,
+                    schema: self.response_schema.as_deref(),
                 };
                 markdown::render(&page.source, &ctx)
             })
@@ -117,6 +123,7 @@ impl Site {
                     highlight,
                     response: None,
                     skip_leading_h1: page.meta.title.is_none(),
+                    schema: None,
                 };
                 markdown::render(&page.source, &ctx)
             })
@@ -168,7 +175,7 @@ impl Site {
             for block in &body.code_blocks {
                 if !crate::highlight::is_known_language(&block.lang) {
                     problems.push(source.warning_at(
-                        block.offset,
+                        block.fence_offset,
                         "unknown-language",
                         format!(
                             "the highlighter does not know the language `{}`; the block is shown as plain text",
@@ -181,21 +188,6 @@ impl Site {
         problems.sort();
         problems
     }
-}
-
-/// Runs every check and writes nothing: the warnings on success, or
-/// [`Error::Content`] with all problems.
-pub fn check(root: &Path, opts: &LoadOptions) -> Result<Diagnostics, Error> {
-    let (site, mut problems) = Site::load(root, opts)?;
-    let (_, body_problems) = site.render_bodies(false);
-    problems.extend(body_problems);
-    problems.sort();
-    if problems.has_errors() {
-        return Err(Error::Content(problems));
-    }
-    // Templates are part of the site too: a broken override fails the check.
-    Templates::new(&Theme::load(root)?)?;
-    Ok(problems)
 }
 
 /// How to build.

@@ -1,0 +1,519 @@
+//! `errdocs check` on bad inputs, one fixture each: every rule gives its
+//! diagnostic at the right place, and nothing panics.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+/// A site made of `check-base` plus the given bad-input files in `content/errors/`.
+fn site_with(cases: &[&str]) -> tempfile::TempDir {
+    let site = fixture("check-base");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad-inputs");
+    for case in cases {
+        std::fs::copy(
+            src.join(case),
+            site.path().join("content/errors").join(case),
+        )
+        .unwrap();
+    }
+    site
+}
+
+/// Runs `errdocs check --format json` and returns the exit code and the problems.
+fn check_json(root: &Path, extra: &[&str]) -> (i32, Vec<Value>) {
+    let mut args = vec!["check", "-r", root.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(extra);
+    let o = errdocs(&args);
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let problems: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", stderr_text(&o.stderr)));
+    (
+        o.status.code().unwrap(),
+        problems.as_array().unwrap().clone(),
+    )
+}
+
+fn stderr_text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// One reported problem: file, line, column, severity, rule, message.
+type Row = (String, u64, u64, String, String, String);
+
+/// The problems of one case, with the exit code.
+fn case(name: &str) -> (i32, Vec<Row>) {
+    let site = site_with(&[name]);
+    let (code, problems) = check_json(site.path(), &[]);
+    let rows = problems
+        .iter()
+        .map(|p| {
+            (
+                p["file"].as_str().unwrap().to_string(),
+                p["line"].as_u64().unwrap(),
+                p["column"].as_u64().unwrap(),
+                p["severity"].as_str().unwrap().to_string(),
+                p["rule"].as_str().unwrap().to_string(),
+                p["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (code, rows)
+}
+
+/// Asserts exactly one problem, at `line`:`col` of the case's file, whose
+/// message contains `needle`.
+fn expect_one(
+    name: &str,
+    code: i32,
+    severity: &str,
+    rule: &str,
+    line: u64,
+    col: u64,
+    needle: &str,
+) {
+    let (exit, rows) = case(name);
+    assert_eq!(exit, code, "{name}: exit code; {rows:?}");
+    assert_eq!(rows.len(), 1, "{name}: {rows:#?}");
+    let (file, l, c, sev, r, msg) = &rows[0];
+    assert_eq!(file, &format!("content/errors/{name}"), "{name}");
+    assert_eq!((*l, *c), (line, col), "{name}: position of `{msg}`");
+    assert_eq!(sev, severity, "{name}");
+    assert_eq!(r, rule, "{name}");
+    assert!(msg.contains(needle), "{name}: `{msg}` lacks `{needle}`");
+}
+
+#[test]
+fn a_clean_site_passes() {
+    let site = fixture("check-base");
+    let (code, problems) = check_json(site.path(), &[]);
+    assert_eq!((code, problems.len()), (0, 0));
+}
+
+#[test]
+fn yaml_syntax_error_points_into_the_file() {
+    let (exit, rows) = case("yaml_syntax.md");
+    assert_eq!(exit, 1);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].4, "front-matter");
+    assert!(
+        rows[0].1 >= 3,
+        "line inside the file, not the block: {rows:?}"
+    );
+}
+
+#[test]
+fn front_matter_shape() {
+    expect_one(
+        "no_front_matter.md",
+        1,
+        "error",
+        "front-matter",
+        1,
+        1,
+        "no front matter",
+    );
+    expect_one(
+        "unclosed.md",
+        1,
+        "error",
+        "front-matter",
+        1,
+        1,
+        "not closed",
+    );
+    expect_one(
+        "missing_field.md",
+        1,
+        "error",
+        "front-matter",
+        2,
+        1,
+        "missing required key `status`",
+    );
+    expect_one(
+        "wrong_type.md",
+        1,
+        "error",
+        "front-matter",
+        4,
+        9,
+        "expected an integer",
+    );
+    expect_one(
+        "unknown_field.md",
+        1,
+        "error",
+        "front-matter",
+        4,
+        1,
+        "did you mean `status`?",
+    );
+    expect_one(
+        "bad_code.md",
+        1,
+        "error",
+        "code",
+        2,
+        7,
+        "must start with a letter or digit",
+    );
+}
+
+#[test]
+fn duplicate_codes_show_both_places() {
+    let (exit, rows) = case("duplicate_code.md");
+    assert_eq!(exit, 1);
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    let files: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        files,
+        ["content/errors/duplicate_code.md", "content/errors/good.md"]
+    );
+    assert!(
+        rows[0].5.contains("content/errors/good.md:2"),
+        "{}",
+        rows[0].5
+    );
+    assert!(
+        rows[1].5.contains("content/errors/duplicate_code.md:2"),
+        "{}",
+        rows[1].5
+    );
+}
+
+#[test]
+fn alias_and_related_rules() {
+    expect_one(
+        "alias_collision.md",
+        1,
+        "error",
+        "alias",
+        7,
+        19,
+        "collides with the code `good`",
+    );
+    expect_one(
+        "related_missing.md",
+        1,
+        "error",
+        "related",
+        9,
+        5,
+        "`nope_missing` does not exist",
+    );
+    expect_one(
+        "related_self.md",
+        0,
+        "warning",
+        "related",
+        7,
+        11,
+        "relates to itself",
+    );
+}
+
+#[test]
+fn links_to_missing_pages_and_anchors() {
+    let (exit, rows) = case("broken_links.md");
+    assert_eq!(exit, 1);
+    let found: Vec<(u64, u64, &str)> = rows.iter().map(|r| (r.1, r.2, r.4.as_str())).collect();
+    assert_eq!(
+        found,
+        [(9, 31, "broken-link"), (11, 5, "broken-anchor")],
+        "{rows:#?}"
+    );
+    assert!(rows[1].5.contains("#nowhere"));
+}
+
+#[test]
+fn heading_json_and_response_rules() {
+    expect_one(
+        "duplicate_heading.md",
+        0,
+        "warning",
+        "duplicate-heading",
+        13,
+        1,
+        "`details`",
+    );
+    // serde_json stops where the broken literal ends: the next line.
+    expect_one(
+        "json_syntax.md",
+        1,
+        "error",
+        "json",
+        15,
+        1,
+        "does not parse",
+    );
+    let (exit, rows) = case("response_pointers.md");
+    assert_eq!(exit, 1);
+    let found: Vec<(u64, u64, &str)> = rows.iter().map(|r| (r.1, r.2, r.4.as_str())).collect();
+    assert_eq!(
+        found,
+        [(11, 3, "response-code"), (12, 3, "response-doc-url")]
+    );
+}
+
+#[test]
+fn warnings_for_cards_languages_and_categories() {
+    expect_one(
+        "card_without_title.md",
+        0,
+        "warning",
+        "audience-card",
+        9,
+        1,
+        "no `###` title",
+    );
+    expect_one(
+        "unknown_language.md",
+        0,
+        "warning",
+        "unknown-language",
+        9,
+        1,
+        "`brainfudge`",
+    );
+    expect_one(
+        "unknown_category.md",
+        0,
+        "warning",
+        "category",
+        5,
+        11,
+        "did you mean `Auth`?",
+    );
+}
+
+#[test]
+fn deny_warnings_turns_warnings_into_failure() {
+    let site = site_with(&["unknown_language.md"]);
+    assert_eq!(check_json(site.path(), &[]).0, 0);
+    assert_eq!(check_json(site.path(), &["--deny-warnings"]).0, 1);
+}
+
+#[test]
+fn response_schema_violations_have_json_paths() {
+    let site = fixture("check-base");
+    write(
+        site.path(),
+        "site.yaml",
+        "base_url: https://x.test\nresponse:\n  schema: schema.json\n",
+    );
+    write(
+        site.path(),
+        "schema.json",
+        r#"{"type":"object","required":["error","message"],"properties":{"error":{"type":"string"},"retry_after":{"type":"integer"}}}"#,
+    );
+    write(
+        site.path(),
+        "content/errors/s2.md",
+        "---\ncode: s2\ntitle: S\nstatus: 429\ncategory: Auth\nsummary: s\n---\n\n```json\n{\n  \"error\": \"s2\",\n  \"retry_after\": \"soon\"\n}\n```\n",
+    );
+    let (exit, problems) = check_json(site.path(), &[]);
+    assert_eq!(exit, 1);
+    let msgs: Vec<(u64, String)> = problems
+        .iter()
+        .filter(|p| p["rule"] == "response-schema")
+        .map(|p| {
+            (
+                p["line"].as_u64().unwrap(),
+                p["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(msgs.len(), 2, "{problems:#?}");
+    assert!(
+        msgs.iter()
+            .any(|(l, m)| *l == 10 && m.contains("at /:") && m.contains("message")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|(l, m)| *l == 12 && m.contains("at /retry_after")),
+        "{msgs:?}"
+    );
+
+    // A schema file that is missing is a settings error: exit 2.
+    std::fs::remove_file(site.path().join("schema.json")).unwrap();
+    let o = errdocs(&["check", "-r", site.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("site.yaml:3:11: error: response.schema"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn published_codes_never_vanish() {
+    let site = fixture("check-base");
+    write(site.path(), "content/errors/renamed.md", "---\ncode: renamed\ntitle: R\nstatus: 400\ncategory: Auth\nsummary: s\naliases: [old_name]\n---\n");
+    let published = site.path().join("published.json");
+    std::fs::write(
+        &published,
+        "{\n  \"errors\": [\n    { \"code\": \"good\" },\n    { \"code\": \"old_name\" },\n    { \"code\": \"removed_code\" }\n  ]\n}\n",
+    )
+    .unwrap();
+    let (exit, problems) = check_json(site.path(), &["--published", published.to_str().unwrap()]);
+    assert_eq!(exit, 1);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0]["rule"], "published-code");
+    assert_eq!(problems[0]["line"], 5);
+    assert!(problems[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("`removed_code`"));
+}
+
+#[test]
+fn human_and_github_formats() {
+    let site = site_with(&["wrong_type.md", "unknown_language.md"]);
+    let root = site.path().to_str().unwrap();
+    let o = errdocs(&["check", "-r", root]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "content/errors/unknown_language.md:9:1: warning: the highlighter does not know"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("content/errors/wrong_type.md:4:9: error: status: invalid type"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  |         ^"),
+        "caret under the column: {err}"
+    );
+    assert!(!err.contains('\x1b'), "no colour when not a terminal");
+    // Sorted by file.
+    assert!(err.find("unknown_language.md").unwrap() < err.find("wrong_type.md").unwrap());
+
+    let o = errdocs(&["check", "-r", root, "--format", "github"]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with(
+        "::warning file=content/errors/unknown_language.md,line=9,col=1,title=unknown-language::"
+    ));
+    assert!(lines[1].starts_with(
+        "::error file=content/errors/wrong_type.md,line=4,col=9,title=front-matter::"
+    ));
+}
+
+#[test]
+fn every_problem_of_every_file_in_one_run() {
+    let site = site_with(&[
+        "wrong_type.md",
+        "broken_links.md",
+        "json_syntax.md",
+        "unknown_field.md",
+    ]);
+    let (exit, problems) = check_json(site.path(), &[]);
+    assert_eq!(exit, 1);
+    let files: std::collections::BTreeSet<&str> = problems
+        .iter()
+        .map(|p| p["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), 4, "{problems:#?}");
+}
+
+#[test]
+fn odd_bytes_never_panic() {
+    for (name, rule) in [
+        ("empty.md", "front-matter"),
+        ("front_matter_only.md", "front-matter"),
+        ("tab_indented.md", "front-matter"),
+        ("alias_bomb.md", "front-matter"),
+        ("not_utf8.md", "encoding"),
+    ] {
+        let (exit, rows) = case(name);
+        assert_eq!(exit, 1, "{name}: {rows:?}");
+        assert_eq!(rows.len(), 1, "{name}: {rows:?}");
+        assert_eq!(rows[0].4, rule, "{name}: {rows:?}");
+    }
+    let (_, rows) = case("not_utf8.md");
+    assert_eq!((rows[0].1, rows[0].2), (6, 13), "position of the bad byte");
+    // Valid files that only look unusual.
+    assert_eq!(case("anchors.md"), (0, vec![]));
+    assert_eq!(case("bom.md"), (0, vec![]));
+    // CRLF: positions still count lines right.
+    expect_one(
+        "crlf.md",
+        1,
+        "error",
+        "front-matter",
+        4,
+        9,
+        "expected an integer",
+    );
+}
+
+#[test]
+fn a_large_file_is_fine() {
+    let site = fixture("check-base");
+    let mut text = String::from(
+        "---\ncode: big\ntitle: Big\nstatus: 400\ncategory: Auth\nsummary: s\n---\n\n",
+    );
+    while text.len() < 5 * 1024 * 1024 {
+        text.push_str("## Section\n\nSome *text* with `code` and a [link](good.md).\n\n```python\nprint('x')\n```\n\n");
+    }
+    write(site.path(), "content/errors/big.md", &text);
+    let (exit, problems) = check_json(site.path(), &[]);
+    assert_eq!(exit, 0, "{:?}", problems.first());
+    // Repeated headings are warnings, nothing else.
+    assert!(problems.iter().all(|p| p["rule"] == "duplicate-heading"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_is_reported() {
+    let site = fixture("check-base");
+    std::os::unix::fs::symlink(
+        site.path().join("content"),
+        site.path().join("content/errors/loop"),
+    )
+    .unwrap();
+    let (exit, problems) = check_json(site.path(), &[]);
+    assert_eq!(exit, 1);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0]["rule"], "io");
+    assert!(problems[0]["message"].as_str().unwrap().contains("loops"));
+}
+
+#[test]
+fn bad_settings_exit_2_with_position() {
+    let site = fixture("check-base");
+    write(
+        site.path(),
+        "site.yaml",
+        "title: x\nhighlight:\n  ligth: InspiredGitHub\n",
+    );
+    let o = errdocs(&["check", "-r", site.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(
+            "site.yaml:3:3: error: highlight: unknown key `ligth`; did you mean `light`?"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn build_runs_the_same_checks() {
+    let site = site_with(&["json_syntax.md"]);
+    let o = errdocs(&["build", "-r", site.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("content/errors/json_syntax.md:15:1: error:"),
+        "{}",
+        stderr(&o)
+    );
+}
