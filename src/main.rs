@@ -45,6 +45,27 @@ enum Command {
         #[arg(long)]
         drafts: bool,
     },
+    /// Build into memory, serve, rebuild on change and reload the browser.
+    Serve {
+        /// The site root.
+        #[arg(short, long, default_value = ".")]
+        root: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        /// Port (default: 1111, or the next free one).
+        #[arg(short, long)]
+        port: Option<u16>,
+        /// Open the site in a browser.
+        #[arg(long)]
+        open: bool,
+        /// Poll for changes instead of native file events (network drives, WSL).
+        #[arg(long)]
+        poll: bool,
+        /// Include pages marked `draft: true`.
+        #[arg(long)]
+        drafts: bool,
+    },
     /// Check every file and write nothing.
     Check {
         /// The site root.
@@ -125,6 +146,29 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
                     n => format!(", {n} warning(s)"),
                 }
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve {
+            root,
+            bind,
+            port,
+            open,
+            poll,
+            drafts,
+        } => {
+            let opts = errdocs::serve::ServeOptions {
+                root,
+                bind,
+                port,
+                drafts,
+                poll,
+            };
+            errdocs::serve::serve(&opts, |address| {
+                if open {
+                    errdocs::serve::open_browser(&format!("{address}/"));
+                }
+            })
+            .map_err(|e| (e, human))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check {

@@ -5,6 +5,44 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::Error;
 
+/// Where a build writes its files.
+pub trait Sink: Sync {
+    /// Writes one file at output-relative path `rel`.
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), Error>;
+}
+
+/// A site held in memory (for `serve`): output-relative path to bytes.
+#[derive(Debug, Default)]
+pub struct MemoryOutput {
+    files: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<[u8]>>>,
+}
+
+impl MemoryOutput {
+    /// An empty site.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The files written, by output-relative path.
+    pub fn into_files(self) -> std::collections::HashMap<String, std::sync::Arc<[u8]>> {
+        self.files.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Sink for MemoryOutput {
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), Error> {
+        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        files.insert(rel.trim_start_matches('/').to_string(), bytes.into());
+        Ok(())
+    }
+}
+
+impl Sink for Staging {
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), Error> {
+        Staging::write(self, rel, bytes)
+    }
+}
+
 /// An output folder being written.
 #[derive(Debug)]
 pub struct Staging {

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -13,7 +13,7 @@ use crate::config::SiteConfig;
 use crate::content::{self, Content};
 use crate::diagnostic::Diagnostics;
 use crate::markdown::{self, RenderContext, RenderedBody, ResponseExpectation};
-use crate::output::Staging;
+use crate::output::{Sink, Staging};
 use crate::render::{AssetUrls, PageRenderer, Templates};
 use crate::theme::{self, Theme};
 use crate::Error;
@@ -89,7 +89,25 @@ impl Site {
     /// Renders every Markdown body in parallel and checks what rendering
     /// finds (JSON examples, links and their anchors, languages).
     pub fn render_bodies(&self, highlight: bool) -> (Bodies, Diagnostics) {
+        self.render_bodies_cached(highlight, None)
+    }
+
+    /// [`Site::render_bodies`], taking unchanged bodies from `cache` and
+    /// leaving only this build's bodies in it.
+    pub fn render_bodies_cached(
+        &self,
+        highlight: bool,
+        cache: Option<&BodyCache>,
+    ) -> (Bodies, Diagnostics) {
         let links = self.content.link_map(&self.config);
+        let salt = cache
+            .map(|_| self.cache_salt(&links, highlight))
+            .unwrap_or_default();
+        let cached =
+            |source: &crate::content::SourceFile, render: &dyn Fn() -> RenderedBody| match cache {
+                Some(c) => c.get_or_render(salt, source, render),
+                None => render(),
+            };
         let canonical = |rel: &str| format!("{}/{}", self.config.canonical_base_url, rel);
         let errors: Vec<RenderedBody> = self
             .content
@@ -109,7 +127,7 @@ impl Site {
                     skip_leading_h1: false,
                     schema: self.response_schema.as_deref(),
                 };
-                markdown::render(&page.source, &ctx)
+                cached(&page.source, &|| markdown::render(&page.source, &ctx))
             })
             .collect();
         let guides: Vec<RenderedBody> = self
@@ -125,12 +143,31 @@ impl Site {
                     skip_leading_h1: page.meta.title.is_none(),
                     schema: None,
                 };
-                markdown::render(&page.source, &ctx)
+                cached(&page.source, &|| markdown::render(&page.source, &ctx))
             })
             .collect();
+        if let Some(c) = cache {
+            c.retain_used();
+        }
         let bodies = Bodies { errors, guides };
         let problems = self.check_bodies(&bodies);
         (bodies, problems)
+    }
+
+    /// What every body's rendering depends on besides its own text.
+    fn cache_salt(&self, links: &HashMap<String, String>, highlight: bool) -> u64 {
+        let mut sorted: Vec<_> = links.iter().collect();
+        sorted.sort();
+        let mut key = serde_json::to_string(&self.config).unwrap_or_default();
+        key.push_str(&self.config.canonical_base_url);
+        key.push_str(&format!(
+            "{sorted:?}{highlight}{}",
+            self.response_schema.is_some()
+        ));
+        if let Some(schema) = &self.config.response.schema {
+            key.push_str(&std::fs::read_to_string(self.root.join(schema)).unwrap_or_default());
+        }
+        xxhash_rust::xxh3::xxh3_64(key.as_bytes())
     }
 
     fn check_bodies(&self, bodies: &Bodies) -> Diagnostics {
@@ -206,23 +243,100 @@ pub fn default_output(root: &Path) -> PathBuf {
 
 /// Builds the site at `root`. On any error the previous output stays as it was.
 pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
-    let start = Instant::now();
     let output = opts.output.clone().unwrap_or_else(|| default_output(root));
     crate::output::guard(root, &output)?;
+    let mut staging = None;
+    let mut report = build_into(root, &opts.load, None, || {
+        staging = Some(Staging::begin(root, &output)?);
+        Ok(staging.as_ref())
+    })?;
+    if let Some(s) = staging {
+        report.output = s.commit()?;
+    }
+    Ok(report)
+}
+
+/// Keeps rendered Markdown bodies between builds of one process (`serve`),
+/// keyed by each file's text and everything else its rendering reads.
+#[derive(Debug, Default)]
+pub struct BodyCache {
+    entries: Mutex<HashMap<u64, (RenderedBody, bool)>>,
+}
+
+impl BodyCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn get_or_render(
+        &self,
+        salt: u64,
+        source: &crate::content::SourceFile,
+        render: &dyn Fn() -> RenderedBody,
+    ) -> RenderedBody {
+        let mut key = salt.to_le_bytes().to_vec();
+        key.extend_from_slice(source.content_path.as_bytes());
+        key.push(0);
+        key.extend_from_slice(source.text.as_bytes());
+        let key = xxhash_rust::xxh3::xxh3_64(&key);
+        if let Some((body, used)) = self.lock().get_mut(&key) {
+            *used = true;
+            return body.clone();
+        }
+        let body = render();
+        self.lock().insert(key, (body.clone(), true));
+        body
+    }
+
+    fn retain_used(&self) {
+        let mut entries = self.lock();
+        entries.retain(|_, (_, used)| *used);
+        for (_, used) in entries.values_mut() {
+            *used = false;
+        }
+    }
+
+    /// How many bodies are kept.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (RenderedBody, bool)>> {
+        // A panic while holding the lock leaves plain data; keep using it.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Runs the whole pipeline and writes the site into the sink that `open`
+/// returns once all checks passed; nothing is written before that.
+pub fn build_into<'s, S: Sink + 's>(
+    root: &Path,
+    load: &LoadOptions,
+    cache: Option<&BodyCache>,
+    open: impl FnOnce() -> Result<Option<&'s S>, Error>,
+) -> Result<BuildReport, Error> {
+    let start = Instant::now();
     let theme = Theme::load(root)?;
     let templates = Templates::new(&theme)?;
-    let (site, mut problems) = Site::load(root, &opts.load)?;
-    let (bodies, body_problems) = site.render_bodies(true);
+    let (site, mut problems) = Site::load(root, load)?;
+    let (bodies, body_problems) = site.render_bodies_cached(true, cache);
     problems.extend(body_problems);
     problems.sort();
     if problems.has_errors() {
         return Err(Error::Content(problems));
     }
-    let staging = Staging::begin(root, &output)?;
-    let files = write_site(&site, &bodies, &theme, &templates, &staging)?;
-    let output = staging.commit()?;
+    let files = match open()? {
+        Some(sink) => write_site(&site, &bodies, &theme, &templates, sink)?,
+        None => 0,
+    };
     Ok(BuildReport {
-        output,
+        output: PathBuf::new(),
         error_pages: site.content.errors.len(),
         files,
         warnings: problems,
@@ -236,7 +350,7 @@ fn write_site(
     bodies: &Bodies,
     theme: &Theme,
     templates: &Templates,
-    out: &Staging,
+    out: &dyn Sink,
 ) -> Result<usize, Error> {
     let config = &site.config;
     let mut files = 0usize;

@@ -1,0 +1,466 @@
+//! `errdocs serve` on a fixture site: pages, reloads, errors, and a server
+//! that serves nothing outside the site. Every wait is bounded.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// A running `errdocs serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    log: Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(root: &Path, extra: &[&str]) -> Server {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_errdocs"))
+        .args([
+            "serve",
+            "-r",
+            root.to_str().unwrap(),
+            "--port",
+            &port.to_string(),
+        ])
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let server = Server {
+        child,
+        port,
+        log: rx,
+    };
+    wait_for_line(&server, "serving ");
+    server
+}
+
+fn wait_for_line(server: &Server, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(line) = server.log.recv_timeout(Duration::from_millis(200)) {
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+    panic!("no `{needle}` from the server in time");
+}
+
+/// A response: status, headers (lower-cased names) and body.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One raw HTTP/1.1 request, so paths go out exactly as written.
+fn request(port: u16, method: &str, path: &str) -> Reply {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(40)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+fn get(port: u16, path: &str) -> Reply {
+    request(port, "GET", path)
+}
+
+/// The build status, waiting (bounded by the server) for one newer than `seen`.
+fn poll(port: u16, seen: Option<u64>) -> serde_json::Value {
+    let path = match seen {
+        Some(v) => format!("/__errdocs/poll?v={v}"),
+        None => "/__errdocs/poll".to_string(),
+    };
+    serde_json::from_slice(&get(port, &path).body).unwrap()
+}
+
+fn version(port: u16) -> u64 {
+    poll(port, None)["version"].as_u64().unwrap()
+}
+
+fn title(port: u16, path: &str) -> String {
+    let doc = scraper::Html::parse_document(&get(port, path).text());
+    text_of(&doc, "h1")
+}
+
+#[test]
+fn serves_pages_with_types_and_the_live_client() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let page = get(s.port, "/reference/errors/key_missing/");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    let doc = scraper::Html::parse_document(&page.text());
+    assert_eq!(text_of(&doc, "h1"), "Key missing");
+    assert_eq!(select(&doc, "script[src='/__errdocs/live.js']").len(), 1);
+    // Served at the root, whatever base_url's path is.
+    let css = select(&doc, "link[rel='stylesheet']")[0]
+        .value()
+        .attr("href")
+        .unwrap()
+        .to_string();
+    assert!(css.starts_with("/assets/"), "{css}");
+    for (path, ty) in [
+        (css.as_str(), "text/css; charset=utf-8"),
+        ("/reference/errors/index.json", "application/json"),
+        ("/sitemap.xml", "application/xml"),
+        ("/favicon.svg", "image/svg+xml"),
+        (
+            "/__errdocs/live.js",
+            "application/javascript; charset=utf-8",
+        ),
+    ] {
+        let r = get(s.port, path);
+        assert_eq!(
+            (r.status, r.header("content-type")),
+            (200, Some(ty)),
+            "{path}"
+        );
+    }
+    let head = request(s.port, "HEAD", "/reference/errors/key_missing/");
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty(), "HEAD has no body");
+    assert_eq!(
+        head.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+}
+
+#[test]
+fn directories_redirect_and_missing_paths_get_the_404_page() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let r = get(s.port, "/reference/errors/key_missing");
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("location"), Some("/reference/errors/key_missing/"));
+    let r = get(s.port, "/reference/errors/no_such_code/");
+    assert_eq!(r.status, 404);
+    let doc = scraper::Html::parse_document(&r.text());
+    assert_eq!(text_of(&doc, "h1"), "Page not found");
+}
+
+#[test]
+fn nothing_outside_the_site_is_served() {
+    let site = fixture("basic");
+    write(site.path(), "secret.txt", "TOP SECRET");
+    let s = start(site.path(), &[]);
+    for path in [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E%2Fsecret.txt",
+        "/reference/..%2f..%2fsecret.txt",
+        "/reference/%2e%2e/%2e%2e/secret.txt",
+        "/..\\secret.txt",
+        "/%5c..%5csecret.txt",
+        "/index.html%00.txt",
+        "//etc/passwd",
+        "/site.yaml",
+        "/content/errors/auth/key_missing.md",
+        "/secret.txt",
+    ] {
+        let r = get(s.port, path);
+        assert!(r.status == 400 || r.status == 404, "{path}: {}", r.status);
+        assert!(!r.text().contains("TOP SECRET"), "{path}");
+        assert!(!r.text().contains("base_url"), "{path}");
+    }
+}
+
+#[test]
+fn edits_rebuild_and_fire_the_reload_event() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let path = site.path().join("content/errors/auth/key_missing.md");
+    let original = std::fs::read_to_string(&path).unwrap();
+
+    // A plain write.
+    let v0 = version(s.port);
+    std::fs::write(
+        &path,
+        original.replace("title: Key missing", "title: Key absent"),
+    )
+    .unwrap();
+    let status = poll(s.port, Some(v0));
+    assert!(status["version"].as_u64().unwrap() > v0);
+    assert_eq!(status["ok"], true);
+    wait_for_line(&s, "rebuilt");
+    assert_eq!(
+        title(s.port, "/reference/errors/key_missing/"),
+        "Key absent"
+    );
+
+    // An atomic save: a temp file renamed over the original.
+    let v1 = version(s.port);
+    let tmp = site.path().join("content/errors/auth/.key_missing.md.tmp");
+    std::fs::write(
+        &tmp,
+        original.replace("title: Key missing", "title: Key renamed"),
+    )
+    .unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    let status = poll(s.port, Some(v1));
+    assert!(status["version"].as_u64().unwrap() > v1);
+    wait_for_line(&s, "rebuilt");
+    assert_eq!(
+        title(s.port, "/reference/errors/key_missing/"),
+        "Key renamed"
+    );
+}
+
+#[test]
+fn a_broken_file_keeps_the_last_good_site_and_shows_the_error() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let path = site.path().join("content/errors/auth/key_missing.md");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let v0 = version(s.port);
+    std::fs::write(&path, original.replace("status: 401", "status: \"401\"")).unwrap();
+    let mut status = poll(s.port, Some(v0));
+    // An editor may write in several steps; wait for the failing build.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status["ok"] == true && Instant::now() < deadline {
+        status = poll(s.port, status["version"].as_u64());
+    }
+    assert_eq!(status["ok"], false);
+    let errors = status["errors"].as_array().unwrap();
+    assert_eq!(errors[0]["file"], "content/errors/auth/key_missing.md");
+    assert_eq!(errors[0]["line"], 4);
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("expected an integer"));
+    // The old page is still served.
+    assert_eq!(
+        title(s.port, "/reference/errors/key_missing/"),
+        "Key missing"
+    );
+
+    // Fixing it clears the error.
+    let v1 = status["version"].as_u64().unwrap();
+    std::fs::write(&path, &original).unwrap();
+    let mut status = poll(s.port, Some(v1));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status["ok"] == false && Instant::now() < deadline {
+        status = poll(s.port, status["version"].as_u64());
+    }
+    assert_eq!(status["ok"], true);
+    assert!(status["errors"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_deleted_page_gives_404() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    assert_eq!(get(s.port, "/reference/errors/escape_me/").status, 200);
+    let v0 = version(s.port);
+    std::fs::remove_file(site.path().join("content/errors/auth/escape_me.md")).unwrap();
+    poll(s.port, Some(v0));
+    wait_for_line(&s, "rebuilt");
+    assert_eq!(get(s.port, "/reference/errors/escape_me/").status, 404);
+}
+
+#[test]
+fn a_css_change_swaps_the_stylesheet_only() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let v0 = version(s.port);
+    write(
+        site.path(),
+        "static/errdocs.css",
+        "body { color: rebeccapurple; }\n",
+    );
+    let status = poll(s.port, Some(v0));
+    let mut status = status;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status["css"]
+        .as_str()
+        .is_none_or(|c| get(s.port, c).text().find("rebeccapurple").is_none())
+        && Instant::now() < deadline
+    {
+        status = poll(s.port, status["version"].as_u64());
+    }
+    assert_eq!(status["ok"], true);
+    let css = status["css"].as_str().unwrap();
+    assert!(get(s.port, css).text().contains("rebeccapurple"));
+}
+
+#[test]
+fn an_explicit_busy_port_is_an_error() {
+    let site = fixture("basic");
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let o = errdocs(&[
+        "serve",
+        "-r",
+        site.path().to_str().unwrap(),
+        "--port",
+        &port.to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn the_default_port_moves_when_busy() {
+    let site = fixture("basic");
+    // Hold the default port (if another program already does, so much the better).
+    let _held = TcpListener::bind(("127.0.0.1", errdocs::serve::DEFAULT_PORT));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_errdocs"))
+        .args(["serve", "-r", site.path().to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline && !seen.contains("serving ") {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        seen.push_str(&line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.contains("port 1111 is in use; using"), "{seen}");
+    assert!(!seen.contains("127.0.0.1:1111/"), "{seen}");
+}
+
+#[test]
+fn a_cached_rebuild_equals_a_clean_build() {
+    use errdocs::output::MemoryOutput;
+    use errdocs::site::{build_into, BodyCache};
+    use std::collections::BTreeMap;
+
+    let site = fixture("basic");
+    let root = site.path();
+    let load = errdocs::LoadOptions {
+        base_url: Some("http://127.0.0.1:9999".into()),
+        drafts: false,
+    };
+    let run = |cache: Option<&BodyCache>| {
+        let memory = MemoryOutput::new();
+        build_into(root, &load, cache, || Ok(Some(&memory))).unwrap();
+        memory
+            .into_files()
+            .into_iter()
+            .map(|(k, v)| (k, v.to_vec()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let cache = BodyCache::new();
+    let first = run(Some(&cache));
+    assert_eq!(first, run(None));
+    let pages = cache.len();
+    // Edit one page's body and another's front matter, add a page.
+    let key = root.join("content/errors/auth/key_missing.md");
+    let text = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(
+        &key,
+        text.replace("The request had no key.", "The request had no key at all."),
+    )
+    .unwrap();
+    let card = root.join("content/errors/billing/card_declined.md");
+    let text = std::fs::read_to_string(&card).unwrap();
+    std::fs::write(&card, text.replace("status: 402", "status: 409")).unwrap();
+    write(root, "content/errors/billing/new_one.md", "---\ncode: new_one\ntitle: New\nstatus: 400\ncategory: Billing\nsummary: s\n---\n\nSee [key](../auth/key_missing.md).\n");
+    let cached = run(Some(&cache));
+    let clean = run(None);
+    assert_eq!(
+        cached.keys().collect::<Vec<_>>(),
+        clean.keys().collect::<Vec<_>>()
+    );
+    for (k, v) in &clean {
+        assert!(
+            cached[k] == *v,
+            "{k} differs between the cached and the clean build"
+        );
+    }
+    assert_ne!(cached, first);
+    assert_eq!(
+        cache.len(),
+        pages + 1,
+        "the cache holds this build's bodies only"
+    );
+}
