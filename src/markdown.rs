@@ -517,10 +517,12 @@ impl<'a> Renderer<'a, '_> {
                 escape_html(&b.lang),
                 escape_html(&label)
             );
-            panels.push_str(&self.block_html(
-                b,
-                &format!(" role=\"tabpanel\" id=\"{panel_id}\" aria-labelledby=\"{tab_id}\""),
+            // The panel wraps the figure: a figure with a caption keeps its own role.
+            panels.push_str(&format!(
+                "<div class=\"code-panel\" role=\"tabpanel\" id=\"{panel_id}\" aria-labelledby=\"{tab_id}\">\n"
             ));
+            panels.push_str(&self.block_html(b, ""));
+            panels.push_str("</div>\n");
         }
         out.push_str("</div>\n");
         out.push_str(&panels);
