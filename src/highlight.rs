@@ -1,18 +1,19 @@
 //! Build-time syntax highlighting with syntect, as CSS classes.
 //!
 //! Syntaxes and themes are loaded once per process from syntect's binary
-//! dumps and shared by every thread. Highlighted code carries `hl-*`
-//! classes; one stylesheet holds the light theme, and the dark theme under
-//! both `prefers-color-scheme: dark` and an explicit `data-theme="dark"`.
+//! dumps and shared by every thread. Each token gets short classes naming
+//! its colour in the light (`l…`) and the dark (`d…`) theme, so one pass
+//! serves both; one stylesheet maps them to colours, the dark ones under
+//! `prefers-color-scheme: dark` and an explicit `data-theme="dark"`.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
-use syntect::highlighting::{Color, Theme, ThemeSet};
-use syntect::html::{css_for_theme_with_class_style, ClassStyle, ClassedHTMLGenerator};
-use syntect::parsing::{SyntaxReference, SyntaxSet};
+use syntect::highlighting::{Color, FontStyle, Highlighter, Style, Theme, ThemeSet};
+use syntect::parsing::{ParseState, Scope, ScopeStack, SyntaxReference, SyntaxSet};
 use syntect::util::LinesWithEndings;
-
-const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
 
 fn syntaxes() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
@@ -92,40 +93,287 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// `code` as HTML with `hl-*` class spans (no `<pre>` around it). An unknown
-/// language, or code the highlighter rejects, comes back as escaped text.
-pub fn highlight(code: &str, lang: &str) -> String {
-    let Some(syntax) = (!is_plain(lang)).then(|| find_syntax(lang)).flatten() else {
-        return escape_html(code);
-    };
-    let mut gen = ClassedHTMLGenerator::new_with_class_style(syntax, syntaxes(), CLASS_STYLE);
-    for line in LinesWithEndings::from(code) {
-        if gen
-            .parse_html_for_line_which_includes_newline(line)
-            .is_err()
-        {
-            return escape_html(code);
+/// Nanoseconds spent highlighting, summed over threads, for build timings.
+static CPU_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The highlighting time summed over threads since the last call.
+pub fn take_cpu_time() -> std::time::Duration {
+    std::time::Duration::from_nanos(CPU_NANOS.swap(0, std::sync::atomic::Ordering::Relaxed))
+}
+
+/// `code` as HTML with short class spans (no `<pre>` around it), styled for
+/// both themes at once: `l…` classes carry the light theme's colour and font
+/// style, `d…` classes the dark theme's. An unknown language, or code the
+/// highlighter rejects, comes back as escaped text.
+pub fn highlight(code: &str, lang: &str, light: &str, dark: &str) -> String {
+    let start = std::time::Instant::now();
+    let html = highlight_inner(code, lang, light, dark).unwrap_or_else(|| escape_html(code));
+    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    CPU_NANOS.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
+    html
+}
+
+fn hex(c: Color) -> String {
+    format!("{:02x}{:02x}{:02x}", c.r, c.g, c.b)
+}
+
+/// The classes of a token's style in one theme; none for the theme's
+/// default look, which the block itself carries.
+fn style_class(out: &mut String, prefix: char, style: Style, default_fg: Color) {
+    if style.foreground != default_fg {
+        out.push(' ');
+        out.push(prefix);
+        out.push_str(&hex(style.foreground));
+    }
+    for (flag, letter) in [
+        (FontStyle::BOLD, 'b'),
+        (FontStyle::ITALIC, 'i'),
+        (FontStyle::UNDERLINE, 'u'),
+    ] {
+        if style.font_style.contains(flag) {
+            out.push(' ');
+            out.push(prefix);
+            out.push(letter);
         }
     }
-    gen.finalize()
+}
+
+fn push_span(out: &mut String, text: &mut String, class: &str) {
+    if text.is_empty() {
+        return;
+    }
+    if class.is_empty() {
+        out.push_str(&escape_html(text));
+    } else {
+        out.push_str("<span class=\"");
+        out.push_str(class);
+        out.push_str("\">");
+        out.push_str(&escape_html(text));
+        out.push_str("</span>");
+    }
+    text.clear();
+}
+
+/// The theme pair, and the classes of each scope stack under it.
+type ClassCache = (String, HashMap<Vec<Scope>, Rc<str>>);
+
+thread_local! {
+    /// Classes by scope stack, for the theme pair they were computed for:
+    /// matching a stack against a theme's selectors is the costly part of
+    /// styling, and the same stacks recur in every block.
+    static CLASSES: RefCell<ClassCache> = RefCell::new(Default::default());
+}
+
+fn highlight_inner(code: &str, lang: &str, light: &str, dark: &str) -> Option<String> {
+    if is_plain(lang) {
+        return None;
+    }
+    let syntax = find_syntax(lang)?;
+    let themes = &themes().themes;
+    let (light_theme, dark_theme) = (themes.get(light)?, themes.get(dark)?);
+    let (hl_light, hl_dark) = (Highlighter::new(light_theme), Highlighter::new(dark_theme));
+    let fg = |t: &Theme| t.settings.foreground.unwrap_or(Color::BLACK);
+    let (fg_light, fg_dark) = (fg(light_theme), fg(dark_theme));
+    let pair = format!("{light}\u{0}{dark}");
+    CLASSES.with(|cell| {
+        let mut cache = cell.borrow_mut();
+        if cache.0 != pair {
+            *cache = (pair, HashMap::new());
+        }
+        let classes = &mut cache.1;
+        let mut class_of = |stack: &ScopeStack| -> Rc<str> {
+            if let Some(c) = classes.get(stack.as_slice()) {
+                return Rc::clone(c);
+            }
+            let mut class = String::new();
+            style_class(
+                &mut class,
+                'l',
+                hl_light.style_for_stack(stack.as_slice()),
+                fg_light,
+            );
+            style_class(
+                &mut class,
+                'd',
+                hl_dark.style_for_stack(stack.as_slice()),
+                fg_dark,
+            );
+            let class: Rc<str> = class.trim_start().into();
+            classes.insert(stack.as_slice().to_vec(), Rc::clone(&class));
+            class
+        };
+        let mut parse = ParseState::new(syntax);
+        let mut stack = ScopeStack::new();
+        let mut out = String::with_capacity(code.len() * 2);
+        let mut pending = String::new();
+        let mut pending_class: Rc<str> = "".into();
+        for line in LinesWithEndings::from(code) {
+            let ops = parse.parse_line(line, syntaxes()).ok()?;
+            let mut pos = 0;
+            let ends = ops
+                .iter()
+                .map(|(i, op)| (*i, Some(op)))
+                .chain(std::iter::once((line.len(), None)));
+            for (end, op) in ends {
+                let end = end.clamp(pos, line.len());
+                if end > pos {
+                    let text = &line[pos..end];
+                    let class = class_of(&stack);
+                    // Blank text needs no colour: it joins whatever span is open.
+                    if class != pending_class && !text.trim().is_empty() {
+                        push_span(&mut out, &mut pending, &pending_class);
+                        pending_class = class;
+                    }
+                    pending.push_str(text);
+                    pos = end;
+                }
+                if let Some(op) = op {
+                    stack.apply(op).ok()?;
+                }
+            }
+        }
+        push_span(&mut out, &mut pending, &pending_class);
+        Some(out)
+    })
+}
+
+/// Highlighted blocks kept between builds, in a cache folder that is safe
+/// to delete. Entries are keyed by errdocs' version, both theme names, the
+/// language and the code, so a stale entry is never used; entries a build
+/// did not use are dropped when it saves.
+#[derive(Debug, Default)]
+pub struct HighlightCache {
+    known: HashMap<u64, Box<str>>,
+    used: std::sync::Mutex<std::collections::HashSet<u64>>,
+    fresh: std::sync::Mutex<HashMap<u64, String>>,
+}
+
+const CACHE_FILE: &str = "highlight-v1.bin";
+const CACHE_MAGIC: &[u8] = b"errdocs highlight cache 1\n";
+
+impl HighlightCache {
+    /// An empty cache (for a process that will not save it).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads the cache in `dir`; a missing or damaged file gives an empty cache.
+    pub fn load(dir: &std::path::Path) -> Self {
+        let mut cache = Self::default();
+        let Ok(bytes) = std::fs::read(dir.join(CACHE_FILE)) else {
+            return cache;
+        };
+        let Some(mut rest) = bytes.strip_prefix(CACHE_MAGIC) else {
+            return cache;
+        };
+        while rest.len() >= 12 {
+            let key = u64::from_le_bytes(rest[..8].try_into().unwrap_or_default());
+            let len = u32::from_le_bytes(rest[8..12].try_into().unwrap_or_default()) as usize;
+            let Some(html) = rest.get(12..12 + len) else {
+                break;
+            };
+            let Ok(html) = std::str::from_utf8(html) else {
+                break;
+            };
+            cache.known.insert(key, html.into());
+            rest = &rest[12 + len..];
+        }
+        cache
+    }
+
+    fn key(code: &str, lang: &str, light: &str, dark: &str) -> u64 {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for part in [env!("CARGO_PKG_VERSION"), light, dark, lang, code] {
+            h.update(part.as_bytes());
+            h.update(&[0]);
+        }
+        h.digest()
+    }
+
+    /// [`highlight`], from the cache when the same block was highlighted before.
+    pub fn highlight(&self, code: &str, lang: &str, light: &str, dark: &str) -> String {
+        let key = Self::key(code, lang, light, dark);
+        if let Some(html) = self.known.get(&key) {
+            self.used
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key);
+            return html.to_string();
+        }
+        if let Some(html) = self
+            .fresh
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return html.clone();
+        }
+        let html = highlight(code, lang, light, dark);
+        self.fresh
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, html.clone());
+        html
+    }
+
+    /// Writes the entries this process used into `dir`, replacing the file whole.
+    pub fn save(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        let used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        if fresh.is_empty() && used.len() == self.known.len() {
+            return Ok(());
+        }
+        let mut out = CACHE_MAGIC.to_vec();
+        let kept = self
+            .known
+            .iter()
+            .filter(|(k, _)| used.contains(k))
+            .map(|(k, v)| (k, &**v));
+        for (key, html) in kept.chain(fresh.iter().map(|(k, v)| (k, v.as_str()))) {
+            out.extend_from_slice(&key.to_le_bytes());
+            out.extend_from_slice(&(html.len() as u32).to_le_bytes());
+            out.extend_from_slice(html.as_bytes());
+        }
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!("{CACHE_FILE}.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, out)?;
+        std::fs::rename(&tmp, dir.join(CACHE_FILE))
+    }
 }
 
 /// The stylesheet for highlighted code: `light` by default, `dark` under
 /// `prefers-color-scheme: dark` unless the reader chose light, and under an
-/// explicit `data-theme="dark"` on the root element.
+/// explicit `data-theme="dark"` on the root element. Every colour a theme
+/// can give a token has a class, its colour adjusted to AA contrast.
 pub fn stylesheet(light: &str, dark: &str) -> String {
-    let css = |name: &str| {
-        themes()
-            .themes
-            .get(name)
-            .map(readable_theme)
-            .and_then(|t| css_for_theme_with_class_style(&t, CLASS_STYLE).ok())
-            .unwrap_or_default()
+    let rules = |name: &str, prefix: char| {
+        let Some(theme) = themes().themes.get(name) else {
+            return String::new();
+        };
+        let readable = readable_theme(theme);
+        let bg = readable.settings.background.unwrap_or(Color::WHITE);
+        let fg = readable.settings.foreground.unwrap_or(Color::BLACK);
+        let mut css = format!(
+            ".hl-code {{ color: #{}; background-color: #{}; }}\n",
+            hex(fg),
+            hex(bg)
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for (orig, adjusted) in theme.scopes.iter().zip(&readable.scopes) {
+            if let (Some(o), Some(a)) = (orig.style.foreground, adjusted.style.foreground) {
+                if seen.insert(hex(o)) {
+                    css.push_str(&format!(".{prefix}{} {{ color: #{}; }}\n", hex(o), hex(a)));
+                }
+            }
+        }
+        css.push_str(&format!(
+            ".{prefix}b {{ font-weight: bold; }}\n.{prefix}i {{ font-style: italic; }}\n.{prefix}u {{ text-decoration: underline; }}\n"
+        ));
+        css
     };
-    let light_css = css(light);
-    let dark_css = css(dark);
-    // Each theme applies alone: rules of one must never show through where
-    // the other has no rule for a scope.
+    let light_css = rules(light, 'l');
+    let dark_css = rules(dark, 'd');
+    // Each theme applies alone: rules of one must never show through the other.
     let mut out = String::from("/* Syntax colours: generated by errdocs from syntect themes. */\n");
     out.push_str("@media not (prefers-color-scheme: dark) {\n");
     out.push_str(&scope_rules(
@@ -304,17 +552,67 @@ mod tests {
 
     #[test]
     fn highlights_with_classes_not_styles() {
-        let html = highlight("{\"a\": 1}\n", "json");
-        assert!(html.contains("class=\"hl-"), "{html}");
+        let html = highlight(
+            "{\"a\": 1}\n",
+            "json",
+            "InspiredGitHub",
+            "base16-ocean.dark",
+        );
+        assert!(html.contains("<span class=\"l"), "{html}");
+        assert!(html.contains(" d"), "{html}");
         assert!(!html.contains("style="), "{html}");
+        // Every class the code uses has a rule in the stylesheet.
+        let css = stylesheet("InspiredGitHub", "base16-ocean.dark");
+        for class in html
+            .split("class=\"")
+            .skip(1)
+            .flat_map(|c| c.split('"').next().unwrap().split(' '))
+        {
+            assert!(css.contains(&format!(".{class} ")), "no rule for {class}");
+        }
     }
 
     #[test]
     fn unknown_language_is_escaped_text() {
-        assert_eq!(highlight("<b>\n", "klingon"), "&lt;b&gt;\n");
+        assert_eq!(
+            highlight("<b>\n", "klingon", "InspiredGitHub", "base16-ocean.dark"),
+            "&lt;b&gt;\n"
+        );
         assert!(!is_known_language("klingon"));
         assert!(is_known_language("curl"));
         assert!(is_known_language("text"));
+    }
+
+    #[test]
+    fn the_cache_round_trips_and_drops_unused_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = HighlightCache::load(dir.path());
+        let a = cache.highlight("x = 1\n", "python", "InspiredGitHub", "base16-ocean.dark");
+        let b = cache.highlight("y = 2\n", "python", "InspiredGitHub", "base16-ocean.dark");
+        cache.save(dir.path()).unwrap();
+        let again = HighlightCache::load(dir.path());
+        assert_eq!(again.known.len(), 2);
+        assert_eq!(
+            again.highlight("x = 1\n", "python", "InspiredGitHub", "base16-ocean.dark"),
+            a
+        );
+        assert_ne!(a, b);
+        again.save(dir.path()).unwrap();
+        assert_eq!(
+            HighlightCache::load(dir.path()).known.len(),
+            1,
+            "unused entries dropped"
+        );
+        // Another theme is another key.
+        assert!(!again.known.contains_key(&HighlightCache::key(
+            "x = 1\n",
+            "python",
+            "InspiredGitHub",
+            "Solarized (dark)"
+        )));
+        // A damaged file is an empty cache.
+        std::fs::write(dir.path().join(CACHE_FILE), b"garbage").unwrap();
+        assert!(HighlightCache::load(dir.path()).known.is_empty());
     }
 
     #[test]

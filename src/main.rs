@@ -44,6 +44,9 @@ enum Command {
         /// Include pages marked `draft: true`.
         #[arg(long)]
         drafts: bool,
+        /// Print how long each stage took.
+        #[arg(long)]
+        timings: bool,
     },
     /// Build into memory, serve, rebuild on change and reload the browser.
     Serve {
@@ -128,6 +131,7 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
             output,
             base_url,
             drafts,
+            timings,
         } => {
             let opts = BuildOptions {
                 load: LoadOptions { base_url, drafts },
@@ -135,6 +139,14 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
             };
             let report_ = errdocs::build(&root, &opts).map_err(|e| (e, human))?;
             report(&report_.warnings, human);
+            if timings {
+                let parts: Vec<String> = report_
+                    .stages
+                    .iter()
+                    .map(|(name, d)| format!("{name} {} ms", d.as_millis()))
+                    .collect();
+                eprintln!("timings: {}", parts.join(", "));
+            }
             eprintln!(
                 "built {} error pages ({} files) into {} in {} ms{}",
                 report_.error_pages,

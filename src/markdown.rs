@@ -63,6 +63,8 @@ pub struct RenderContext<'a> {
     pub skip_leading_h1: bool,
     /// `response.schema`, which example responses of code pages must match.
     pub schema: Option<&'a jsonschema::Validator>,
+    /// Highlighted blocks of earlier builds.
+    pub highlight_cache: Option<&'a highlight::HighlightCache>,
 }
 
 /// A heading of the page.
@@ -468,7 +470,14 @@ impl<'a> Renderer<'a, '_> {
         let label = highlight::language_label(&b.lang);
         let title = b.title.clone().unwrap_or_else(|| label.clone());
         let code = if self.ctx.highlight {
-            highlight::highlight(&b.code, &b.lang)
+            let (light, dark) = (
+                &self.ctx.config.highlight.light,
+                &self.ctx.config.highlight.dark,
+            );
+            match self.ctx.highlight_cache {
+                Some(cache) => cache.highlight(&b.code, &b.lang, light, dark),
+                None => highlight::highlight(&b.code, &b.lang, light, dark),
+            }
         } else {
             escape_html(&b.code)
         };
@@ -798,6 +807,7 @@ mod tests {
             }),
             skip_leading_h1: false,
             schema: None,
+            highlight_cache: None,
         };
         render(&source(body), &ctx)
     }

@@ -301,7 +301,7 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             format!("{CONTENT_DIR}/{ERRORS_DIR}/general/resource_not_found.md"),
             INIT_EXAMPLE,
         ),
-        (".gitignore".to_string(), "/public/\n"),
+        (".gitignore".to_string(), "/public/\n/.errdocs-cache/\n"),
     ];
     let mut written = Vec::new();
     for (rel, text) in files {

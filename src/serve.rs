@@ -76,6 +76,7 @@ pub struct LiveSite {
     root: PathBuf,
     load: LoadOptions,
     cache: BodyCache,
+    highlight_cache: crate::highlight::HighlightCache,
     files: RwLock<Arc<HashMap<String, Arc<[u8]>>>>,
     status: Mutex<Status>,
     changed: Condvar,
@@ -88,6 +89,7 @@ impl LiveSite {
             root: root.to_path_buf(),
             load,
             cache: BodyCache::new(),
+            highlight_cache: crate::highlight::HighlightCache::new(),
             files: RwLock::new(Arc::new(HashMap::new())),
             status: Mutex::new(Status {
                 version: 0,
@@ -106,9 +108,13 @@ impl LiveSite {
     pub fn rebuild(&self, changed: &BTreeSet<PathBuf>) -> String {
         let start = Instant::now();
         let memory = MemoryOutput::new();
-        let result = build_into(&self.root, &self.load, Some(&self.cache), || {
-            Ok(Some(&memory))
-        });
+        let result = build_into(
+            &self.root,
+            &self.load,
+            Some(&self.cache),
+            &self.highlight_cache,
+            || Ok(Some(&memory)),
+        );
         let what = describe(&self.root, changed);
         let css_only = !changed.is_empty()
             && changed.iter().all(|p| {

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use crate::config::SiteConfig;
 use crate::content::{self, Content};
 use crate::diagnostic::Diagnostics;
+use crate::highlight::HighlightCache;
 use crate::markdown::{self, RenderContext, RenderedBody, ResponseExpectation};
 use crate::output::{Sink, Staging};
 use crate::render::{AssetUrls, PageRenderer, Templates};
@@ -62,6 +63,9 @@ pub struct BuildReport {
     pub warnings: Diagnostics,
     /// Wall time.
     pub elapsed: Duration,
+    /// Wall time of each stage, in order; `highlight (cpu)` is the time
+    /// spent highlighting summed over threads.
+    pub stages: Vec<(&'static str, Duration)>,
 }
 
 impl Site {
@@ -89,7 +93,7 @@ impl Site {
     /// Renders every Markdown body in parallel and checks what rendering
     /// finds (JSON examples, links and their anchors, languages).
     pub fn render_bodies(&self, highlight: bool) -> (Bodies, Diagnostics) {
-        self.render_bodies_cached(highlight, None)
+        self.render_bodies_cached(highlight, None, None)
     }
 
     /// [`Site::render_bodies`], taking unchanged bodies from `cache` and
@@ -98,6 +102,7 @@ impl Site {
         &self,
         highlight: bool,
         cache: Option<&BodyCache>,
+        highlight_cache: Option<&HighlightCache>,
     ) -> (Bodies, Diagnostics) {
         let links = self.content.link_map(&self.config);
         let salt = cache
@@ -126,6 +131,7 @@ impl Site {
                     }),
                     skip_leading_h1: false,
                     schema: self.response_schema.as_deref(),
+                    highlight_cache,
                 };
                 cached(&page.source, &|| markdown::render(&page.source, &ctx))
             })
@@ -142,6 +148,7 @@ impl Site {
                     response: None,
                     skip_leading_h1: page.meta.title.is_none(),
                     schema: None,
+                    highlight_cache,
                 };
                 cached(&page.source, &|| markdown::render(&page.source, &ctx))
             })
@@ -236,6 +243,10 @@ pub struct BuildOptions {
     pub output: Option<PathBuf>,
 }
 
+/// The cache folder under the site root: safe to delete, worth keeping
+/// between CI runs.
+pub const CACHE_DIR: &str = ".errdocs-cache";
+
 /// The default output folder of a site.
 pub fn default_output(root: &Path) -> PathBuf {
     root.join("public")
@@ -246,12 +257,24 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
     let output = opts.output.clone().unwrap_or_else(|| default_output(root));
     crate::output::guard(root, &output)?;
     let mut staging = None;
-    let mut report = build_into(root, &opts.load, None, || {
+    let cache_dir = root.join(CACHE_DIR);
+    let highlight_cache = HighlightCache::load(&cache_dir);
+    let mut report = build_into(root, &opts.load, None, &highlight_cache, || {
         staging = Some(Staging::begin(root, &output)?);
         Ok(staging.as_ref())
     })?;
     if let Some(s) = staging {
+        let swap = Instant::now();
         report.output = s.commit()?;
+        report.stages.push(("swap", swap.elapsed()));
+        report.elapsed += swap.elapsed();
+    }
+    // The cache only saves time; a build never fails for it.
+    if let Err(e) = highlight_cache.save(&cache_dir) {
+        eprintln!(
+            "warning: cannot save the highlight cache in {}: {e}",
+            cache_dir.display()
+        );
     }
     Ok(report)
 }
@@ -319,15 +342,27 @@ pub fn build_into<'s, S: Sink + 's>(
     root: &Path,
     load: &LoadOptions,
     cache: Option<&BodyCache>,
+    highlight_cache: &HighlightCache,
     open: impl FnOnce() -> Result<Option<&'s S>, Error>,
 ) -> Result<BuildReport, Error> {
     let start = Instant::now();
+    let mut stages = Vec::new();
+    let mut lap = Instant::now();
+    let mut stage = |name: &'static str, stages: &mut Vec<(&'static str, Duration)>| {
+        stages.push((name, lap.elapsed()));
+        lap = Instant::now();
+    };
     let theme = Theme::load(root)?;
     let templates = Templates::new(&theme)?;
+    stage("theme", &mut stages);
     let (site, mut problems) = Site::load(root, load)?;
-    let (bodies, body_problems) = site.render_bodies_cached(true, cache);
+    stage("load", &mut stages);
+    crate::highlight::take_cpu_time();
+    let (bodies, body_problems) = site.render_bodies_cached(true, cache, Some(highlight_cache));
     problems.extend(body_problems);
     problems.sort();
+    stage("markdown", &mut stages);
+    stages.push(("highlight (cpu)", crate::highlight::take_cpu_time()));
     if problems.has_errors() {
         return Err(Error::Content(problems));
     }
@@ -335,12 +370,14 @@ pub fn build_into<'s, S: Sink + 's>(
         Some(sink) => write_site(&site, &bodies, &theme, &templates, sink)?,
         None => 0,
     };
+    stage("pages", &mut stages);
     Ok(BuildReport {
         output: PathBuf::new(),
         error_pages: site.content.errors.len(),
         files,
         warnings: problems,
         elapsed: start.elapsed(),
+        stages,
     })
 }
 

@@ -65,6 +65,7 @@ fn exercise(bytes: &[u8]) {
             }),
             skip_leading_h1: true,
             schema: None,
+            highlight_cache: None,
         };
         let out = render(&source, &ctx);
         for d in &out.diagnostics {

@@ -422,7 +422,8 @@ fn a_cached_rebuild_equals_a_clean_build() {
     };
     let run = |cache: Option<&BodyCache>| {
         let memory = MemoryOutput::new();
-        build_into(root, &load, cache, || Ok(Some(&memory))).unwrap();
+        let highlight = errdocs::highlight::HighlightCache::new();
+        build_into(root, &load, cache, &highlight, || Ok(Some(&memory))).unwrap();
         memory
             .into_files()
             .into_iter()

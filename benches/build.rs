@@ -1,0 +1,162 @@
+//! Build benchmark: generates sites of 1,000 and 10,000 error pages and
+//! times the `errdocs` binary on them: cold and warm builds, `check`, and
+//! start-up on a one-page site. Prints wall time (median of the runs),
+//! pages per second, peak RSS and errdocs' own per-stage breakdown.
+//!
+//! `cargo bench --bench build`; `ERRDOCS_BENCH_SIZES=1000` and
+//! `ERRDOCS_BENCH_RUNS=5` change what runs.
+
+mod corpus;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One run of the binary: wall time, peak RSS in MiB, standard error.
+struct Run {
+    wall: Duration,
+    peak_mib: f64,
+    stderr: String,
+}
+
+// The child is reaped with wait4, which also reports its peak memory.
+#[allow(clippy::zombie_processes)]
+fn run(args: &[&str]) -> Run {
+    let start = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_errdocs"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run errdocs");
+    let pid = child.id() as libc::pid_t;
+    let mut stderr = child.stderr.expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
+    let mut status = 0;
+    // SAFETY: rusage is plain data, and pid is our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert_eq!(waited, pid, "wait4 failed");
+    let stderr = reader.join().unwrap_or_default();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "errdocs {args:?} failed:\n{stderr}"
+    );
+    Run {
+        wall,
+        peak_mib: usage.ru_maxrss as f64 / 1024.0,
+        stderr,
+    }
+}
+
+fn median(mut runs: Vec<Run>) -> Run {
+    runs.sort_by_key(|r| r.wall);
+    runs.swap_remove(runs.len() / 2)
+}
+
+fn timings(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("timings: "))
+        .unwrap_or("")
+        .to_string()
+}
+
+fn report(label: &str, pages: usize, r: &Run, extra: &str) {
+    let secs = r.wall.as_secs_f64();
+    println!(
+        "{label:<28} {:>8.3} s {:>9.0} pages/s {:>8.1} MiB peak  {extra}",
+        secs,
+        pages as f64 / secs,
+        r.peak_mib
+    );
+}
+
+fn bench_size(pages: usize, runs: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("site");
+    corpus::generate(&root, pages).expect("generate corpus");
+    let root_s = root.to_str().unwrap();
+    let out = dir.path().join("public");
+    let out_s = out.to_str().unwrap();
+    let cache = root.join(".errdocs-cache");
+
+    let cold: Vec<Run> = (0..runs)
+        .map(|_| {
+            let _ = std::fs::remove_dir_all(&cache);
+            run(&["build", "-r", root_s, "-o", out_s, "--timings"])
+        })
+        .collect();
+    let cold = median(cold);
+    report(
+        &format!("build, cold, {pages} pages"),
+        pages,
+        &cold,
+        &timings(&cold.stderr),
+    );
+
+    let warm = median(
+        (0..runs)
+            .map(|_| run(&["build", "-r", root_s, "-o", out_s, "--timings"]))
+            .collect(),
+    );
+    report(
+        &format!("build, warm, {pages} pages"),
+        pages,
+        &warm,
+        &timings(&warm.stderr),
+    );
+
+    let check = median((0..runs).map(|_| run(&["check", "-r", root_s])).collect());
+    report(&format!("check, {pages} pages"), pages, &check, "");
+
+    let size: u64 = walkdir::WalkDir::new(&out)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "{:<28} {:>8.1} MiB output, {:.1} KiB per page",
+        "",
+        size as f64 / 1048576.0,
+        size as f64 / 1024.0 / pages as f64
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not used.
+    let sizes: Vec<usize> = std::env::var("ERRDOCS_BENCH_SIZES")
+        .unwrap_or_else(|_| "1000,10000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let runs: usize = std::env::var("ERRDOCS_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    println!(
+        "errdocs build benchmark: median of {runs} runs, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+
+    let one = tempfile::tempdir().expect("temp dir");
+    corpus::generate(one.path(), 1).expect("generate");
+    let startup = median(
+        (0..runs.max(5))
+            .map(|_| run(&["check", "-r", one.path().to_str().unwrap()]))
+            .collect(),
+    );
+    report("check, 1 page (start-up)", 1, &startup, "");
+
+    for pages in sizes {
+        bench_size(pages, runs);
+    }
+}
