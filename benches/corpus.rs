@@ -34,14 +34,16 @@ impl Rng {
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[(self.next() as usize) % items.len()]
     }
+    fn word(&mut self) -> &'static str {
+        WORDS[(self.next() as usize) % WORDS.len()]
+    }
     fn sentence(&mut self, words: usize) -> String {
         let mut s = String::new();
         for i in 0..words {
             if i > 0 {
                 s.push(' ');
             }
-            let word: &str = self.pick(WORDS);
-            s.push_str(word);
+            s.push_str(self.word());
         }
         let mut c = s.chars();
         match c.next() {
