@@ -278,6 +278,50 @@ pub const SIDEBAR_WINDOW: usize = 40;
 /// The compiled templates and what every page shares.
 pub struct Templates {
     tera: Tera,
+    /// A hash of every template's source, for the page cache.
+    fingerprint: u64,
+    /// Pages of earlier builds (`serve`), keyed by template and context.
+    cache: Option<std::sync::Arc<PageCache>>,
+}
+
+/// Rendered pages kept between builds of one process: a page whose
+/// template context did not change is not rendered again.
+#[derive(Debug, Default)]
+pub struct PageCache {
+    entries: std::sync::Mutex<std::collections::HashMap<u64, (std::sync::Arc<str>, bool)>>,
+}
+
+impl PageCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, (std::sync::Arc<str>, bool)>>
+    {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drops the pages the last build did not use.
+    pub fn retain_used(&self) {
+        let mut entries = self.lock();
+        entries.retain(|_, (_, used)| *used);
+        for (_, used) in entries.values_mut() {
+            *used = false;
+        }
+    }
+
+    /// How many pages are kept.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Turns a tera error and its causes into one readable line.
@@ -306,11 +350,51 @@ impl Templates {
                 .map(|(n, s)| (n.as_str(), s.as_str())),
         )
         .map_err(template_error)?;
-        Ok(Templates { tera })
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for (name, src) in &theme.templates {
+            h.update(name.as_bytes());
+            h.update(&[0]);
+            h.update(src.as_bytes());
+        }
+        Ok(Templates {
+            tera,
+            fingerprint: h.digest(),
+            cache: None,
+        })
+    }
+
+    /// Keeps rendered pages in `cache` and reuses those whose context is unchanged.
+    pub fn with_cache(mut self, cache: std::sync::Arc<PageCache>) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     fn render(&self, name: &str, ctx: &Context) -> Result<String, Error> {
-        self.tera.render(name, ctx).map_err(template_error)
+        let Some(cache) = &self.cache else {
+            return self.tera.render(name, ctx).map_err(template_error);
+        };
+        // Same template, same context: same bytes.
+        let json = serde_json::to_vec(&ctx.clone().into_json()).unwrap_or_default();
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(&self.fingerprint.to_le_bytes());
+        h.update(name.as_bytes());
+        h.update(&[0]);
+        h.update(&json);
+        let key = h.digest();
+        if let Some((html, used)) = cache.lock().get_mut(&key) {
+            *used = true;
+            return Ok(html.to_string());
+        }
+        let html = self.tera.render(name, ctx).map_err(template_error)?;
+        cache.lock().insert(key, (html.as_str().into(), true));
+        Ok(html)
+    }
+
+    /// Ends one build: pages it did not use leave the cache.
+    pub fn finish_build(&self) {
+        if let Some(cache) = &self.cache {
+            cache.retain_used();
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use tiny_http::{Header, Request, Response, Server};
 use crate::content::{is_ignored_name, CONTENT_DIR};
 use crate::diagnostic::Diagnostics;
 use crate::output::MemoryOutput;
-use crate::site::{build_into, BodyCache, LoadOptions};
+use crate::site::{build_into, Caches, LoadOptions};
 use crate::theme::{STATIC_DIR, TEMPLATES_DIR};
 use crate::Error;
 
@@ -75,8 +75,7 @@ struct Status {
 pub struct LiveSite {
     root: PathBuf,
     load: LoadOptions,
-    cache: BodyCache,
-    highlight_cache: crate::highlight::HighlightCache,
+    caches: Caches,
     files: RwLock<Arc<HashMap<String, Arc<[u8]>>>>,
     status: Mutex<Status>,
     changed: Condvar,
@@ -88,8 +87,7 @@ impl LiveSite {
         let site = LiveSite {
             root: root.to_path_buf(),
             load,
-            cache: BodyCache::new(),
-            highlight_cache: crate::highlight::HighlightCache::new(),
+            caches: Caches::in_memory(),
             files: RwLock::new(Arc::new(HashMap::new())),
             status: Mutex::new(Status {
                 version: 0,
@@ -108,13 +106,7 @@ impl LiveSite {
     pub fn rebuild(&self, changed: &BTreeSet<PathBuf>) -> String {
         let start = Instant::now();
         let memory = MemoryOutput::new();
-        let result = build_into(
-            &self.root,
-            &self.load,
-            Some(&self.cache),
-            &self.highlight_cache,
-            || Ok(Some(&memory)),
-        );
+        let result = build_into(&self.root, &self.load, &self.caches, || Ok(Some(&memory)));
         let what = describe(&self.root, changed);
         let css_only = !changed.is_empty()
             && changed.iter().all(|p| {

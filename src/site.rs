@@ -15,7 +15,7 @@ use crate::diagnostic::Diagnostics;
 use crate::highlight::HighlightCache;
 use crate::markdown::{self, RenderContext, RenderedBody, ResponseExpectation};
 use crate::output::{Sink, Staging};
-use crate::render::{AssetUrls, PageRenderer, Templates};
+use crate::render::{AssetUrls, PageCache, PageRenderer, Templates};
 use crate::theme::{self, Theme};
 use crate::Error;
 
@@ -258,8 +258,11 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
     crate::output::guard(root, &output)?;
     let mut staging = None;
     let cache_dir = root.join(CACHE_DIR);
-    let highlight_cache = HighlightCache::load(&cache_dir);
-    let mut report = build_into(root, &opts.load, None, &highlight_cache, || {
+    let caches = Caches {
+        highlight: HighlightCache::load(&cache_dir),
+        ..Caches::default()
+    };
+    let mut report = build_into(root, &opts.load, &caches, || {
         staging = Some(Staging::begin(root, &output)?);
         Ok(staging.as_ref())
     })?;
@@ -270,7 +273,7 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
         report.elapsed += swap.elapsed();
     }
     // The cache only saves time; a build never fails for it.
-    if let Err(e) = highlight_cache.save(&cache_dir) {
+    if let Err(e) = caches.highlight.save(&cache_dir) {
         eprintln!(
             "warning: cannot save the highlight cache in {}: {e}",
             cache_dir.display()
@@ -336,13 +339,34 @@ impl BodyCache {
     }
 }
 
+/// What one build may reuse from earlier ones.
+#[derive(Debug, Default)]
+pub struct Caches {
+    /// Rendered Markdown bodies (`serve`).
+    pub bodies: Option<BodyCache>,
+    /// Highlighted code blocks (on disk for `build`, in memory for `serve`).
+    pub highlight: HighlightCache,
+    /// Rendered pages (`serve`).
+    pub pages: Option<Arc<PageCache>>,
+}
+
+impl Caches {
+    /// Every cache, in memory: what `serve` keeps between rebuilds.
+    pub fn in_memory() -> Self {
+        Caches {
+            bodies: Some(BodyCache::new()),
+            highlight: HighlightCache::new(),
+            pages: Some(Arc::new(PageCache::new())),
+        }
+    }
+}
+
 /// Runs the whole pipeline and writes the site into the sink that `open`
 /// returns once all checks passed; nothing is written before that.
 pub fn build_into<'s, S: Sink + 's>(
     root: &Path,
     load: &LoadOptions,
-    cache: Option<&BodyCache>,
-    highlight_cache: &HighlightCache,
+    caches: &Caches,
     open: impl FnOnce() -> Result<Option<&'s S>, Error>,
 ) -> Result<BuildReport, Error> {
     let start = Instant::now();
@@ -353,12 +377,16 @@ pub fn build_into<'s, S: Sink + 's>(
         lap = Instant::now();
     };
     let theme = Theme::load(root)?;
-    let templates = Templates::new(&theme)?;
+    let mut templates = Templates::new(&theme)?;
+    if let Some(pages) = &caches.pages {
+        templates = templates.with_cache(Arc::clone(pages));
+    }
     stage("theme", &mut stages);
     let (site, mut problems) = Site::load(root, load)?;
     stage("load", &mut stages);
     crate::highlight::take_cpu_time();
-    let (bodies, body_problems) = site.render_bodies_cached(true, cache, Some(highlight_cache));
+    let (bodies, body_problems) =
+        site.render_bodies_cached(true, caches.bodies.as_ref(), Some(&caches.highlight));
     problems.extend(body_problems);
     problems.sort();
     stage("markdown", &mut stages);
@@ -370,6 +398,7 @@ pub fn build_into<'s, S: Sink + 's>(
         Some(sink) => write_site(&site, &bodies, &theme, &templates, sink)?,
         None => 0,
     };
+    templates.finish_build();
     stage("pages", &mut stages);
     Ok(BuildReport {
         output: PathBuf::new(),

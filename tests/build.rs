@@ -547,3 +547,39 @@ fn a_site_with_only_content_builds() {
     assert!(out.join("index.html").is_file(), "a default home page");
     assert!(out.join("404.html").is_file());
 }
+
+#[test]
+fn serial_and_parallel_builds_give_identical_bytes() {
+    let site = fixture("basic");
+    let out = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "4"] {
+        let target = out.path().join(format!("t{threads}"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_errdocs"))
+            .args([
+                "build",
+                "-r",
+                site.path().to_str().unwrap(),
+                "-o",
+                target.to_str().unwrap(),
+            ])
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        outputs.push(snapshot(&target));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    // A warm build (highlight cache on disk) gives the same bytes as a cold one.
+    assert!(site.path().join(".errdocs-cache").is_dir());
+    let again = out.path().join("warm");
+    let o = errdocs(&[
+        "build",
+        "-r",
+        site.path().to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    assert_eq!(snapshot(&again), outputs[0]);
+}

@@ -411,7 +411,7 @@ fn the_default_port_moves_when_busy() {
 #[test]
 fn a_cached_rebuild_equals_a_clean_build() {
     use errdocs::output::MemoryOutput;
-    use errdocs::site::{build_into, BodyCache};
+    use errdocs::site::{build_into, Caches};
     use std::collections::BTreeMap;
 
     let site = fixture("basic");
@@ -420,20 +420,22 @@ fn a_cached_rebuild_equals_a_clean_build() {
         base_url: Some("http://127.0.0.1:9999".into()),
         drafts: false,
     };
-    let run = |cache: Option<&BodyCache>| {
+    let run = |caches: &Caches| {
         let memory = MemoryOutput::new();
-        let highlight = errdocs::highlight::HighlightCache::new();
-        build_into(root, &load, cache, &highlight, || Ok(Some(&memory))).unwrap();
+        build_into(root, &load, caches, || Ok(Some(&memory))).unwrap();
         memory
             .into_files()
             .into_iter()
             .map(|(k, v)| (k, v.to_vec()))
             .collect::<BTreeMap<_, _>>()
     };
-    let cache = BodyCache::new();
-    let first = run(Some(&cache));
-    assert_eq!(first, run(None));
-    let pages = cache.len();
+    let caches = Caches::in_memory();
+    let first = run(&caches);
+    assert_eq!(first, run(&Caches::default()));
+    let bodies = caches.bodies.as_ref().unwrap();
+    let pages = bodies.len();
+    let rendered = caches.pages.as_ref().unwrap().len();
+    assert!(rendered > pages, "pages are cached too");
     // Edit one page's body and another's front matter, add a page.
     let key = root.join("content/errors/auth/key_missing.md");
     let text = std::fs::read_to_string(&key).unwrap();
@@ -446,8 +448,8 @@ fn a_cached_rebuild_equals_a_clean_build() {
     let text = std::fs::read_to_string(&card).unwrap();
     std::fs::write(&card, text.replace("status: 402", "status: 409")).unwrap();
     write(root, "content/errors/billing/new_one.md", "---\ncode: new_one\ntitle: New\nstatus: 400\ncategory: Billing\nsummary: s\n---\n\nSee [key](../auth/key_missing.md).\n");
-    let cached = run(Some(&cache));
-    let clean = run(None);
+    let cached = run(&caches);
+    let clean = run(&Caches::default());
     assert_eq!(
         cached.keys().collect::<Vec<_>>(),
         clean.keys().collect::<Vec<_>>()
@@ -460,8 +462,13 @@ fn a_cached_rebuild_equals_a_clean_build() {
     }
     assert_ne!(cached, first);
     assert_eq!(
-        cache.len(),
+        bodies.len(),
         pages + 1,
         "the cache holds this build's bodies only"
+    );
+    assert_eq!(
+        caches.pages.as_ref().unwrap().len(),
+        rendered + 1,
+        "and this build's pages only"
     );
 }
