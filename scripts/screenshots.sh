@@ -31,7 +31,7 @@ base="http://127.0.0.1:$port/docs"
 for scheme in light dark; do
   flags=()
   [ "$scheme" = dark ] && flags=(--force-dark-mode)
-  shot "$base/reference/errors/rate_limit_exceeded/" 1400,1100 "code-page-$scheme-desktop.png" "${flags[@]}"
+  shot "$base/reference/errors/rate_limit_exceeded/" 1400,2600 "code-page-$scheme-desktop.png" "${flags[@]}"
   shot "$base/reference/errors/rate_limit_exceeded/" 390,844 "code-page-$scheme-phone.png" "${flags[@]}"
   shot "$base/reference/errors/" 1400,1100 "catalog-$scheme-desktop.png" "${flags[@]}"
   shot "$base/reference/errors/" 390,844 "catalog-$scheme-phone.png" "${flags[@]}"

@@ -52,7 +52,15 @@
     });
   }
 
+  // Hidden tabs do not poll: they ask once when shown again.
+  var polling = false;
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && !polling) poll();
+  });
+
   function poll() {
+    if (document.visibilityState === "hidden") { polling = false; return; }
+    polling = true;
     var seen = version === null ? "" : String(version);
     fetch("/__errdocs/poll?v=" + seen, { cache: "no-store" })
       .then(function (r) { return r.json(); })
@@ -71,7 +79,9 @@
             return;
           }
         }
-        poll();
+        // The server answers at once when enough pages already wait.
+        if (status.held === false && !changed) setTimeout(poll, 2000);
+        else poll();
       })
       .catch(function () { setTimeout(poll, 1000); });
   }

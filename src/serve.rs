@@ -30,6 +30,10 @@ pub const DEFAULT_PORT: u16 = 1111;
 const INTERNAL: &str = "/__errdocs/";
 /// How long a poll waits for a rebuild before answering anyway.
 const POLL_WAIT: Duration = Duration::from_secs(25);
+/// How many polls may wait at once. Browsers open at most six connections
+/// to one host; the rest must stay free for pages, whatever the number of
+/// open tabs. Polls beyond this are answered at once and come back later.
+const MAX_WAITING_POLLS: usize = 3;
 /// How long the watcher waits for a burst of events to end.
 const DEBOUNCE: Duration = Duration::from_millis(60);
 
@@ -69,6 +73,9 @@ struct Status {
     /// The new stylesheet, for a `css` reload.
     css: Option<String>,
     errors: Vec<OverlayError>,
+    /// False when the server answered at once because enough polls wait:
+    /// the page should ask again after a pause.
+    held: bool,
 }
 
 /// The served site and the state of its last build.
@@ -79,6 +86,7 @@ pub struct LiveSite {
     files: RwLock<Arc<HashMap<String, Arc<[u8]>>>>,
     status: Mutex<Status>,
     changed: Condvar,
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl LiveSite {
@@ -95,8 +103,10 @@ impl LiveSite {
                 reload: "full",
                 css: None,
                 errors: Vec::new(),
+                held: true,
             }),
             changed: Condvar::new(),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
         };
         site.rebuild(&BTreeSet::new());
         site
@@ -160,14 +170,26 @@ impl LiveSite {
 
     /// The status once its version differs from `seen`, or after `wait`.
     fn wait_for_change(&self, seen: Option<u64>, wait: Duration) -> Status {
+        use std::sync::atomic::Ordering;
         let status = self.lock_status();
         let Some(seen) = seen else {
             return status.clone();
         };
+        if status.version != seen {
+            return status.clone();
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING_POLLS {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Status {
+                held: false,
+                ..status.clone()
+            };
+        }
         let (status, _) = self
             .changed
             .wait_timeout_while(status, wait, |s| s.version == seen)
             .unwrap_or_else(|p| p.into_inner());
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
         status.clone()
     }
 

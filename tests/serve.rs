@@ -362,6 +362,38 @@ fn a_css_change_swaps_the_stylesheet_only() {
 }
 
 #[test]
+fn waiting_polls_never_take_every_connection() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let v = version(s.port);
+    // Many open tabs: each holds a poll.
+    let port = s.port;
+    let holders: Vec<_> = (0..6)
+        .map(|_| std::thread::spawn(move || poll(port, Some(v))))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // A page still loads at once, and extra polls are answered at once.
+    let start = Instant::now();
+    assert_eq!(get(s.port, "/").status, 200);
+    let extra = poll(s.port, Some(v));
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(extra["held"], false);
+    // A rebuild releases the waiting polls.
+    let key = site.path().join("content/errors/auth/key_missing.md");
+    let text = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(&key, text.replace("Key missing", "Key gone")).unwrap();
+    let answered_at_once = holders
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|st| st["held"] == false)
+        .count();
+    assert_eq!(
+        answered_at_once, 3,
+        "three polls wait, the others come back later"
+    );
+}
+
+#[test]
 fn an_explicit_busy_port_is_an_error() {
     let site = fixture("basic");
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();

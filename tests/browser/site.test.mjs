@@ -68,9 +68,14 @@ after(async () => {
   if (server) server.kill();
 });
 
+let current = null;
+
 /** A fresh page that may talk to the local server only, and records console errors. */
 async function open(path, { width = 1280, height = 900, colorScheme = "light" } = {}) {
+  // One page at a time, as one reader would have.
+  if (current) await current.close();
   const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+  current = context;
   await context.route("**/*", (route) => {
     const url = new URL(route.request().url());
     return url.hostname === "127.0.0.1" ? route.continue() : route.abort();
@@ -239,3 +244,17 @@ for (const colorScheme of ["light", "dark"]) {
     }
   });
 }
+
+test("many open tabs never starve page loads", async () => {
+  const page = await open("/");
+  const context = page.context();
+  for (let i = 0; i < 8; i++) {
+    const tab = await context.newPage();
+    await tab.goto(`${base}/reference/errors/`);
+  }
+  const last = await context.newPage();
+  const started = Date.now();
+  await last.goto(`${base}/reference/errors/api_key_missing/`, { timeout: 10000 });
+  assert.equal(await last.locator("h1").innerText(), "API key missing");
+  assert.ok(Date.now() - started < 10000);
+});
