@@ -13,6 +13,7 @@ pub mod content;
 pub mod diagnostic;
 pub mod highlight;
 pub mod markdown;
+pub mod memo;
 pub mod output;
 pub mod render;
 pub mod scaffold;

@@ -284,45 +284,9 @@ pub struct Templates {
     cache: Option<std::sync::Arc<PageCache>>,
 }
 
-/// Rendered pages kept between builds of one process: a page whose
-/// template context did not change is not rendered again.
-#[derive(Debug, Default)]
-pub struct PageCache {
-    entries: std::sync::Mutex<std::collections::HashMap<u64, (std::sync::Arc<str>, bool)>>,
-}
-
-impl PageCache {
-    /// An empty cache.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, (std::sync::Arc<str>, bool)>>
-    {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Drops the pages the last build did not use.
-    pub fn retain_used(&self) {
-        let mut entries = self.lock();
-        entries.retain(|_, (_, used)| *used);
-        for (_, used) in entries.values_mut() {
-            *used = false;
-        }
-    }
-
-    /// How many pages are kept.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// True when nothing is kept.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+/// Rendered pages kept between builds of one process (`serve`): a page
+/// whose template and context did not change is not rendered again.
+pub type PageCache = crate::memo::Memo<std::sync::Arc<str>>;
 
 /// Turns a tera error and its causes into one readable line.
 fn template_error(e: tera::Error) -> Error {
@@ -381,13 +345,13 @@ impl Templates {
         h.update(&[0]);
         h.update(&json);
         let key = h.digest();
-        if let Some((html, used)) = cache.lock().get_mut(&key) {
-            *used = true;
-            return Ok(html.to_string());
-        }
-        let html = self.tera.render(name, ctx).map_err(template_error)?;
-        cache.lock().insert(key, (html.as_str().into(), true));
-        Ok(html)
+        let html = cache.get_or_make(key, || {
+            self.tera
+                .render(name, ctx)
+                .map(|h| std::sync::Arc::<str>::from(h.as_str()))
+                .map_err(template_error)
+        })?;
+        Ok(html.to_string())
     }
 
     /// Ends one build: pages it did not use leave the cache.

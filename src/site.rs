@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -14,6 +14,7 @@ use crate::content::{self, Content};
 use crate::diagnostic::Diagnostics;
 use crate::highlight::HighlightCache;
 use crate::markdown::{self, RenderContext, RenderedBody, ResponseExpectation};
+use crate::memo::Memo;
 use crate::output::{Sink, Staging};
 use crate::render::{AssetUrls, PageCache, PageRenderer, Templates};
 use crate::theme::{self, Theme};
@@ -108,11 +109,16 @@ impl Site {
         let salt = cache
             .map(|_| self.cache_salt(&links, highlight))
             .unwrap_or_default();
-        let cached =
-            |source: &crate::content::SourceFile, render: &dyn Fn() -> RenderedBody| match cache {
-                Some(c) => c.get_or_render(salt, source, render),
-                None => render(),
-            };
+        let cached = |source: &crate::content::SourceFile, render: &dyn Fn() -> RenderedBody| {
+            let Some(c) = cache else { return render() };
+            let mut key = salt.to_le_bytes().to_vec();
+            key.extend_from_slice(source.content_path.as_bytes());
+            key.push(0);
+            key.extend_from_slice(source.text.as_bytes());
+            let key = xxhash_rust::xxh3::xxh3_64(&key);
+            c.get_or_make::<std::convert::Infallible>(key, || Ok(render()))
+                .unwrap_or_else(|never| match never {})
+        };
         let canonical = |rel: &str| format!("{}/{}", self.config.canonical_base_url, rel);
         let errors: Vec<RenderedBody> = self
             .content
@@ -282,62 +288,9 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
     Ok(report)
 }
 
-/// Keeps rendered Markdown bodies between builds of one process (`serve`),
+/// Rendered Markdown bodies kept between builds of one process (`serve`),
 /// keyed by each file's text and everything else its rendering reads.
-#[derive(Debug, Default)]
-pub struct BodyCache {
-    entries: Mutex<HashMap<u64, (RenderedBody, bool)>>,
-}
-
-impl BodyCache {
-    /// An empty cache.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn get_or_render(
-        &self,
-        salt: u64,
-        source: &crate::content::SourceFile,
-        render: &dyn Fn() -> RenderedBody,
-    ) -> RenderedBody {
-        let mut key = salt.to_le_bytes().to_vec();
-        key.extend_from_slice(source.content_path.as_bytes());
-        key.push(0);
-        key.extend_from_slice(source.text.as_bytes());
-        let key = xxhash_rust::xxh3::xxh3_64(&key);
-        if let Some((body, used)) = self.lock().get_mut(&key) {
-            *used = true;
-            return body.clone();
-        }
-        let body = render();
-        self.lock().insert(key, (body.clone(), true));
-        body
-    }
-
-    fn retain_used(&self) {
-        let mut entries = self.lock();
-        entries.retain(|_, (_, used)| *used);
-        for (_, used) in entries.values_mut() {
-            *used = false;
-        }
-    }
-
-    /// How many bodies are kept.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// True when nothing is kept.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (RenderedBody, bool)>> {
-        // A panic while holding the lock leaves plain data; keep using it.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
+pub type BodyCache = Memo<RenderedBody>;
 
 /// What one build may reuse from earlier ones.
 #[derive(Debug, Default)]
