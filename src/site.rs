@@ -42,6 +42,18 @@ pub struct Site {
     pub response_schema: Option<Arc<jsonschema::Validator>>,
 }
 
+/// What receives each body as soon as it is rendered.
+pub type BodyConsumer<'a, E> = dyn Fn(PageRef<'_>, &RenderedBody) -> Result<(), E> + Sync + 'a;
+
+/// A page whose body was just rendered.
+#[derive(Debug, Clone, Copy)]
+pub enum PageRef<'a> {
+    /// An error code's page.
+    Error(&'a crate::content::ErrorPage),
+    /// A guide or the home page.
+    Guide(&'a crate::content::GuidePage),
+}
+
 /// Rendered Markdown bodies, in the order of `Content::errors` and `Content::guides`.
 #[derive(Debug, Clone, Default)]
 pub struct Bodies {
@@ -94,17 +106,26 @@ impl Site {
     /// Renders every Markdown body in parallel and checks what rendering
     /// finds (JSON examples, links and their anchors, languages).
     pub fn render_bodies(&self, highlight: bool) -> (Bodies, Diagnostics) {
-        self.render_bodies_cached(highlight, None, None)
+        match self.render_bodies_cached::<std::convert::Infallible>(highlight, None, None, None) {
+            Ok(done) => done,
+            Err(never) => match never {},
+        }
     }
 
     /// [`Site::render_bodies`], taking unchanged bodies from `cache` and
     /// leaving only this build's bodies in it.
-    pub fn render_bodies_cached(
+    ///
+    /// With `consume`, each body is handed over as soon as it is rendered
+    /// (to write its page), and only what the checks need is kept: the HTML
+    /// and the code of every body are dropped, so memory stays flat however
+    /// large the site.
+    pub fn render_bodies_cached<E: Send>(
         &self,
         highlight: bool,
         cache: Option<&BodyCache>,
         highlight_cache: Option<&HighlightCache>,
-    ) -> (Bodies, Diagnostics) {
+        consume: Option<&BodyConsumer<'_, E>>,
+    ) -> Result<(Bodies, Diagnostics), E> {
         let links = self.content.link_map(&self.config);
         let salt = cache
             .map(|_| self.cache_salt(&links, highlight))
@@ -118,6 +139,18 @@ impl Site {
             let key = xxhash_rust::xxh3::xxh3_64(&key);
             c.get_or_make::<std::convert::Infallible>(key, || Ok(render()))
                 .unwrap_or_else(|never| match never {})
+        };
+        let keep = |page: PageRef<'_>, body: RenderedBody| -> Result<RenderedBody, E> {
+            let Some(consume) = consume else {
+                return Ok(body);
+            };
+            consume(page, &body)?;
+            let mut body = body;
+            body.html = String::new();
+            for block in &mut body.code_blocks {
+                block.code = String::new();
+            }
+            Ok(body)
         };
         let canonical = |rel: &str| format!("{}/{}", self.config.canonical_base_url, rel);
         let errors: Vec<RenderedBody> = self
@@ -139,9 +172,10 @@ impl Site {
                     schema: self.response_schema.as_deref(),
                     highlight_cache,
                 };
-                cached(&page.source, &|| markdown::render(&page.source, &ctx))
+                let body = cached(&page.source, &|| markdown::render(&page.source, &ctx));
+                keep(PageRef::Error(page), body)
             })
-            .collect();
+            .collect::<Result<_, E>>()?;
         let guides: Vec<RenderedBody> = self
             .content
             .guides
@@ -156,15 +190,16 @@ impl Site {
                     schema: None,
                     highlight_cache,
                 };
-                cached(&page.source, &|| markdown::render(&page.source, &ctx))
+                let body = cached(&page.source, &|| markdown::render(&page.source, &ctx));
+                keep(PageRef::Guide(page), body)
             })
-            .collect();
+            .collect::<Result<_, E>>()?;
         if let Some(c) = cache {
             c.retain_used();
         }
         let bodies = Bodies { errors, guides };
         let problems = self.check_bodies(&bodies);
-        (bodies, problems)
+        Ok((bodies, problems))
     }
 
     /// What every body's rendering depends on besides its own text.
@@ -338,21 +373,59 @@ pub fn build_into<'s, S: Sink + 's>(
     let (site, mut problems) = Site::load(root, load)?;
     stage("load", &mut stages);
     crate::highlight::take_cpu_time();
-    let (bodies, body_problems) =
-        site.render_bodies_cached(true, caches.bodies.as_ref(), Some(&caches.highlight));
+    // Pages are written as their bodies are rendered; a build that then
+    // fails leaves only the sink's staging behind, which is thrown away.
+    let sink = open()?;
+    let mut files = 0;
+    let assets = match sink {
+        Some(out) => {
+            let (assets, n) = write_assets(&site, &theme, out)?;
+            files += n;
+            assets
+        }
+        None => AssetUrls::default(),
+    };
+    let renderer = PageRenderer::new(&site.config, &templates, &assets, &site.content);
+    let written = std::sync::atomic::AtomicUsize::new(0);
+    let write_page = |page: PageRef<'_>, body: &RenderedBody| -> Result<(), Error> {
+        let Some(out) = sink else { return Ok(()) };
+        if body
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == crate::Severity::Error)
+        {
+            return Ok(());
+        }
+        let n = match page {
+            PageRef::Error(page) => write_error_page(&renderer, page, body, out)?,
+            PageRef::Guide(page) => {
+                let html = renderer.guide(page, body)?;
+                out.write(&format!("{}index.html", page.rel_url), html.as_bytes())?;
+                1
+            }
+        };
+        written.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    };
+    let (_, body_problems) = site.render_bodies_cached(
+        true,
+        caches.bodies.as_ref(),
+        Some(&caches.highlight),
+        Some(&write_page),
+    )?;
     problems.extend(body_problems);
     problems.sort();
-    stage("markdown", &mut stages);
+    stage("markdown and pages", &mut stages);
     stages.push(("highlight (cpu)", crate::highlight::take_cpu_time()));
     if problems.has_errors() {
         return Err(Error::Content(problems));
     }
-    let files = match open()? {
-        Some(sink) => write_site(&site, &bodies, &theme, &templates, sink)?,
-        None => 0,
-    };
+    files += written.into_inner();
+    if let Some(out) = sink {
+        files += write_site_files(&site, &renderer, out)?;
+    }
     templates.finish_build();
-    stage("pages", &mut stages);
+    stage("site files", &mut stages);
     Ok(BuildReport {
         output: PathBuf::new(),
         error_pages: site.content.errors.len(),
@@ -363,14 +436,8 @@ pub fn build_into<'s, S: Sink + 's>(
     })
 }
 
-/// Writes assets and pages into `out`; returns the number of files.
-fn write_site(
-    site: &Site,
-    bodies: &Bodies,
-    theme: &Theme,
-    templates: &Templates,
-    out: &dyn Sink,
-) -> Result<usize, Error> {
+/// Writes the theme's assets and static files; returns their URLs and count.
+fn write_assets(site: &Site, theme: &Theme, out: &dyn Sink) -> Result<(AssetUrls, usize), Error> {
     let config = &site.config;
     let mut files = 0usize;
     let mut assets = AssetUrls::default();
@@ -400,44 +467,49 @@ fn write_site(
         }
         files += 1;
     }
+    Ok((assets, files))
+}
 
-    let renderer = PageRenderer::new(config, templates, &assets, &site.content);
-    let error_files: Vec<usize> = site
-        .content
-        .errors
-        .par_iter()
-        .zip(bodies.errors.par_iter())
-        .map(|(page, body)| {
-            let html = renderer.error_page(page, body)?;
-            out.write(
-                &format!("{}index.html", config.error_rel(&page.meta.code)),
-                html.as_bytes(),
-            )?;
-            let mut n = 1;
-            let summary = crate::render::ErrorSummary::new(page, config);
-            for alias in &page.meta.aliases {
-                let html = renderer.redirect(alias, &summary)?;
-                out.write(
-                    &format!("{}index.html", config.error_rel(alias)),
-                    html.as_bytes(),
-                )?;
-                n += 1;
-            }
-            Ok::<usize, Error>(n)
-        })
-        .collect::<Result<_, _>>()?;
-    files += error_files.iter().sum::<usize>();
-
-    let mut sitemap: Vec<String> = Vec::new();
-    let mut has_home = false;
-    for (page, body) in site.content.guides.iter().zip(&bodies.guides) {
-        let html = renderer.guide(page, body)?;
-        out.write(&format!("{}index.html", page.rel_url), html.as_bytes())?;
-        has_home |= page.rel_url.is_empty();
-        sitemap.push(page.rel_url.clone());
-        files += 1;
+/// Writes one code's page and its aliases' redirects; returns the count.
+fn write_error_page(
+    renderer: &PageRenderer<'_>,
+    page: &crate::content::ErrorPage,
+    body: &RenderedBody,
+    out: &dyn Sink,
+) -> Result<usize, Error> {
+    let config = renderer.config;
+    let html = renderer.error_page(page, body)?;
+    out.write(
+        &format!("{}index.html", config.error_rel(&page.meta.code)),
+        html.as_bytes(),
+    )?;
+    let summary = crate::render::ErrorSummary::new(page, config);
+    for alias in &page.meta.aliases {
+        let html = renderer.redirect(alias, &summary)?;
+        out.write(
+            &format!("{}index.html", config.error_rel(alias)),
+            html.as_bytes(),
+        )?;
     }
-    if !has_home {
+    Ok(1 + page.meta.aliases.len())
+}
+
+/// Writes what is not one page's: the default home page, the catalog,
+/// `index.json`, 404 and the sitemap; returns the count.
+fn write_site_files(
+    site: &Site,
+    renderer: &PageRenderer<'_>,
+    out: &dyn Sink,
+) -> Result<usize, Error> {
+    let config = &site.config;
+    let mut files = 0;
+    let mut sitemap: Vec<String> = site
+        .content
+        .guides
+        .iter()
+        .map(|g| g.rel_url.clone())
+        .collect();
+    if !site.content.guides.iter().any(|g| g.rel_url.is_empty()) {
         out.write("index.html", renderer.default_home()?.as_bytes())?;
         sitemap.push(String::new());
         files += 1;
@@ -461,6 +533,5 @@ fn write_site(
     );
     sitemap.sort();
     out.write("sitemap.xml", renderer.sitemap(&sitemap)?.as_bytes())?;
-    files += 4;
-    Ok(files)
+    Ok(files + 4)
 }
