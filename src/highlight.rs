@@ -93,24 +93,13 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// Nanoseconds spent highlighting, summed over threads, for build timings.
-static CPU_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// The highlighting time summed over threads since the last call.
-pub fn take_cpu_time() -> std::time::Duration {
-    std::time::Duration::from_nanos(CPU_NANOS.swap(0, std::sync::atomic::Ordering::Relaxed))
-}
-
 /// `code` as HTML with short class spans (no `<pre>` around it), styled for
 /// both themes at once: `l…` classes carry the light theme's colour and font
 /// style, `d…` classes the dark theme's. An unknown language, or code the
 /// highlighter rejects, comes back as escaped text.
 pub fn highlight(code: &str, lang: &str, light: &str, dark: &str) -> String {
-    let start = std::time::Instant::now();
-    let html = highlight_inner(code, lang, light, dark).unwrap_or_else(|| escape_html(code));
-    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    CPU_NANOS.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
-    html
+    crate::timing::HIGHLIGHT
+        .time(|| highlight_inner(code, lang, light, dark).unwrap_or_else(|| escape_html(code)))
 }
 
 fn hex(c: Color) -> String {

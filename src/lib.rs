@@ -20,6 +20,7 @@ pub mod scaffold;
 pub mod serve;
 pub mod site;
 pub mod theme;
+pub mod timing;
 mod yaml;
 
 use std::path::{Path, PathBuf};

@@ -162,7 +162,9 @@ impl Staging {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
+        crate::timing::WRITE
+            .time(|| std::fs::write(&path, bytes))
+            .map_err(|e| Error::io(&path, e))
     }
 
     /// Replaces the target with what was written.

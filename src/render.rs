@@ -334,8 +334,13 @@ impl Templates {
     }
 
     fn render(&self, name: &str, ctx: &Context) -> Result<String, Error> {
+        let render = || {
+            crate::timing::TEMPLATES
+                .time(|| self.tera.render(name, ctx))
+                .map_err(template_error)
+        };
         let Some(cache) = &self.cache else {
-            return self.tera.render(name, ctx).map_err(template_error);
+            return render();
         };
         // Same template, same context: same bytes.
         let json = serde_json::to_vec(&ctx.clone().into_json()).unwrap_or_default();
@@ -346,10 +351,7 @@ impl Templates {
         h.update(&json);
         let key = h.digest();
         let html = cache.get_or_make(key, || {
-            self.tera
-                .render(name, ctx)
-                .map(|h| std::sync::Arc::<str>::from(h.as_str()))
-                .map_err(template_error)
+            render().map(|h| std::sync::Arc::<str>::from(h.as_str()))
         })?;
         Ok(html.to_string())
     }

@@ -172,7 +172,9 @@ impl Site {
                     schema: self.response_schema.as_deref(),
                     highlight_cache,
                 };
-                let body = cached(&page.source, &|| markdown::render(&page.source, &ctx));
+                let body = cached(&page.source, &|| {
+                    crate::timing::MARKDOWN.time(|| markdown::render(&page.source, &ctx))
+                });
                 keep(PageRef::Error(page), body)
             })
             .collect::<Result<_, E>>()?;
@@ -190,7 +192,9 @@ impl Site {
                     schema: None,
                     highlight_cache,
                 };
-                let body = cached(&page.source, &|| markdown::render(&page.source, &ctx));
+                let body = cached(&page.source, &|| {
+                    crate::timing::MARKDOWN.time(|| markdown::render(&page.source, &ctx))
+                });
                 keep(PageRef::Guide(page), body)
             })
             .collect::<Result<_, E>>()?;
@@ -372,7 +376,7 @@ pub fn build_into<'s, S: Sink + 's>(
     stage("theme", &mut stages);
     let (site, mut problems) = Site::load(root, load)?;
     stage("load", &mut stages);
-    crate::highlight::take_cpu_time();
+    crate::timing::reset();
     // Pages are written as their bodies are rendered; a build that then
     // fails leaves only the sink's staging behind, which is thrown away.
     let sink = open()?;
@@ -416,7 +420,14 @@ pub fn build_into<'s, S: Sink + 's>(
     problems.extend(body_problems);
     problems.sort();
     stage("markdown and pages", &mut stages);
-    stages.push(("highlight (cpu)", crate::highlight::take_cpu_time()));
+    for (name, clock) in [
+        ("markdown (cpu)", &crate::timing::MARKDOWN),
+        ("highlight (cpu)", &crate::timing::HIGHLIGHT),
+        ("templates (cpu)", &crate::timing::TEMPLATES),
+        ("write (cpu)", &crate::timing::WRITE),
+    ] {
+        stages.push((name, clock.take()));
+    }
     if problems.has_errors() {
         return Err(Error::Content(problems));
     }
