@@ -157,13 +157,31 @@ impl Staging {
     }
 
     /// Writes one file at output-relative path `rel`.
+    ///
+    /// A file whose bytes equal the previous output's is linked from it
+    /// instead of written, so it keeps its modification time and static
+    /// host syncs upload only what changed.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), Error> {
-        let path = self.staging.join(rel.trim_start_matches('/'));
+        let rel = rel.trim_start_matches('/');
+        let path = self.staging.join(rel);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         crate::timing::WRITE
-            .time(|| std::fs::write(&path, bytes))
+            .time(|| {
+                // A second write of one path must never reach a linked old file.
+                if std::fs::symlink_metadata(&path).is_ok() {
+                    std::fs::remove_file(&path)?;
+                }
+                let old = self.target.join(rel);
+                let unchanged = std::fs::metadata(&old)
+                    .is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+                    && std::fs::read(&old).is_ok_and(|b| b == bytes);
+                if unchanged && std::fs::hard_link(&old, &path).is_ok() {
+                    return Ok(());
+                }
+                std::fs::write(&path, bytes)
+            })
             .map_err(|e| Error::io(&path, e))
     }
 

@@ -583,3 +583,40 @@ fn serial_and_parallel_builds_give_identical_bytes() {
     assert!(o.status.success());
     assert_eq!(snapshot(&again), outputs[0]);
 }
+
+#[cfg(unix)]
+#[test]
+fn unchanged_files_keep_their_modification_time() {
+    use std::os::unix::fs::MetadataExt;
+    let site = fixture("basic");
+    build(site.path());
+    let out = site.path().join("public");
+    let stamp = |rel: &str| {
+        let m = std::fs::metadata(out.join(rel)).unwrap();
+        (m.ino(), m.mtime(), m.mtime_nsec())
+    };
+    let same = "reference/errors/escape_me/index.html";
+    let before = stamp(same);
+    let css_before =
+        std::fs::read_to_string(out.join("reference/errors/key_missing/index.html")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // Change one page's body only.
+    let key = site.path().join("content/errors/auth/key_missing.md");
+    let text = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(&key, text.replace("Do not retry.", "Never retry.")).unwrap();
+    build(site.path());
+    assert_eq!(stamp(same), before, "an unchanged page is the same file");
+    let changed =
+        std::fs::read_to_string(out.join("reference/errors/key_missing/index.html")).unwrap();
+    assert_ne!(changed, css_before);
+    assert!(changed.contains("Never retry."));
+    // A failed build after that still leaves this output as it is.
+    let snap = snapshot(&out);
+    write(
+        site.path(),
+        "content/errors/auth/broken.md",
+        "---\ncode: [\n---\n",
+    );
+    assert!(errdocs::build(site.path(), &errdocs::BuildOptions::default()).is_err());
+    assert_eq!(snapshot(&out), snap);
+}
