@@ -466,7 +466,7 @@ impl<'a> Renderer<'a, '_> {
         i
     }
 
-    fn block_html(&self, b: &CodeBlock, attrs: &str) -> String {
+    fn block_html(&self, b: &CodeBlock) -> String {
         let label = highlight::language_label(&b.lang);
         let title = b.title.clone().unwrap_or_else(|| label.clone());
         let code = if self.ctx.highlight {
@@ -492,7 +492,7 @@ impl<'a> Renderer<'a, '_> {
             format!(" class=\"language-{}\"", escape_html(&b.lang))
         };
         format!(
-            "<figure class=\"code-block\" data-lang=\"{}\"{attrs}>\n<figcaption class=\"code-head\"><span class=\"code-title\">{}</span>{lang_badge}<button type=\"button\" class=\"wrap-button\" aria-pressed=\"false\" hidden>Wrap</button><button type=\"button\" class=\"copy-button\" hidden>Copy</button></figcaption>\n<pre class=\"hl-code\" tabindex=\"0\"><code{lang_class}>{code}</code></pre>\n</figure>\n",
+            "<figure class=\"code-block\" data-lang=\"{}\">\n<figcaption class=\"code-head\"><span class=\"code-title\">{}</span>{lang_badge}<button type=\"button\" class=\"wrap-button\" aria-pressed=\"false\" hidden>Wrap</button><button type=\"button\" class=\"copy-button\" hidden>Copy</button></figcaption>\n<pre class=\"hl-code\" tabindex=\"0\"><code{lang_class}>{code}</code></pre>\n</figure>\n",
             escape_html(&b.lang),
             escape_html(&title),
         )
@@ -500,7 +500,7 @@ impl<'a> Renderer<'a, '_> {
 
     fn group_html(&mut self, blocks: &[CodeBlock]) -> String {
         if blocks.len() == 1 {
-            return self.block_html(&blocks[0], "");
+            return self.block_html(&blocks[0]);
         }
         self.groups += 1;
         let g = self.groups;
@@ -530,7 +530,7 @@ impl<'a> Renderer<'a, '_> {
             panels.push_str(&format!(
                 "<div class=\"code-panel\" role=\"tabpanel\" id=\"{panel_id}\" aria-labelledby=\"{tab_id}\">\n"
             ));
-            panels.push_str(&self.block_html(b, ""));
+            panels.push_str(&self.block_html(b));
             panels.push_str("</div>\n");
         }
         out.push_str("</div>\n");
