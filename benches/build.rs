@@ -4,7 +4,8 @@
 //! pages per second, peak RSS and errdocs' own per-stage breakdown.
 //!
 //! `cargo bench --bench build`; `ERRDOCS_BENCH_SIZES=1000` and
-//! `ERRDOCS_BENCH_RUNS=5` change what runs.
+//! `ERRDOCS_BENCH_RUNS=5` change what runs; `ERRDOCS_BENCH_CORPUS=DIR`
+//! only writes a site of the first size into `DIR` (for profiling).
 
 mod corpus;
 
@@ -136,6 +137,12 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    if let Some(dir) = std::env::var_os("ERRDOCS_BENCH_CORPUS") {
+        let pages = sizes.first().copied().unwrap_or(1000);
+        corpus::generate(std::path::Path::new(&dir), pages).expect("generate corpus");
+        println!("wrote a {pages}-page site to {}", dir.to_string_lossy());
+        return;
+    }
     let runs: usize = std::env::var("ERRDOCS_BENCH_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())

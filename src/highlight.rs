@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 use syntect::highlighting::{Color, FontStyle, Highlighter, Style, Theme, ThemeSet};
-use syntect::parsing::{ParseState, Scope, ScopeStack, SyntaxReference, SyntaxSet};
+use syntect::parsing::{ParseState, Scope, ScopeStack, ScopeStackOp, SyntaxReference, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 fn syntaxes() -> &'static SyntaxSet {
@@ -153,6 +153,61 @@ thread_local! {
     static CLASSES: RefCell<ClassCache> = RefCell::new(Default::default());
 }
 
+/// What parsing one line did: the scope operations, and the state after it.
+type LineParse = (Rc<[(usize, ScopeStackOp)]>, ParseState);
+
+/// The ways one line was parsed so far: the state before, and the outcome.
+type LineParses = Vec<(ParseState, LineParse)>;
+
+/// Lines parsed before, by syntax and text, each with the states it was
+/// parsed from. Parsing a line is a pure function of the state before it and
+/// its text, and error catalogs repeat the same snippets with small changes,
+/// so most lines of a new block were already parsed in an earlier one.
+#[derive(Default)]
+struct LineMemo {
+    lines: HashMap<(usize, Box<str>), LineParses>,
+    entries: usize,
+}
+
+/// Past this many remembered lines the memo starts over, bounding memory.
+const LINE_MEMO_LIMIT: usize = 20_000;
+
+impl LineMemo {
+    fn parse(
+        &mut self,
+        syntax: &SyntaxReference,
+        state: &mut ParseState,
+        line: &str,
+    ) -> Option<Rc<[(usize, ScopeStackOp)]>> {
+        let key = (
+            syntax as *const SyntaxReference as usize,
+            Box::<str>::from(line),
+        );
+        if let Some(seen) = self.lines.get(&key) {
+            if let Some((_, (ops, after))) = seen.iter().find(|(before, _)| before == state) {
+                *state = after.clone();
+                return Some(Rc::clone(ops));
+            }
+        }
+        let before = state.clone();
+        let ops: Rc<[(usize, ScopeStackOp)]> = state.parse_line(line, syntaxes()).ok()?.into();
+        if self.entries >= LINE_MEMO_LIMIT {
+            self.lines.clear();
+            self.entries = 0;
+        }
+        self.entries += 1;
+        self.lines
+            .entry(key)
+            .or_default()
+            .push((before, (Rc::clone(&ops), state.clone())));
+        Some(ops)
+    }
+}
+
+thread_local! {
+    static LINES: RefCell<LineMemo> = RefCell::new(LineMemo::default());
+}
+
 fn highlight_inner(code: &str, lang: &str, light: &str, dark: &str) -> Option<String> {
     if is_plain(lang) {
         return None;
@@ -197,7 +252,7 @@ fn highlight_inner(code: &str, lang: &str, light: &str, dark: &str) -> Option<St
         let mut pending = String::new();
         let mut pending_class: Rc<str> = "".into();
         for line in LinesWithEndings::from(code) {
-            let ops = parse.parse_line(line, syntaxes()).ok()?;
+            let ops = LINES.with(|memo| memo.borrow_mut().parse(syntax, &mut parse, line))?;
             let mut pos = 0;
             let ends = ops
                 .iter()
@@ -527,6 +582,21 @@ mod tests {
         {
             assert!(css.contains(&format!(".{class} ")), "no rule for {class}");
         }
+    }
+
+    #[test]
+    fn remembered_lines_give_the_same_html_as_a_fresh_parse() {
+        // The second block shares its first lines with the first, then goes
+        // into a string the first never opened, then repeats lines in the
+        // new state: only lines parsed from the same state may be reused.
+        let first = "def f(x):\n    return x\n\nclient = f(1)\n";
+        let second =
+            "def f(x):\n    return x\n\ns = \"\"\"\nclient = f(1)\n\"\"\"\nclient = f(1)\n";
+        let hl = |code: &str| highlight(code, "python", "InspiredGitHub", "base16-ocean.dark");
+        let fresh = std::thread::spawn(move || hl(second)).join().unwrap();
+        let _ = hl(first);
+        assert_eq!(hl(second), fresh);
+        assert_ne!(hl(first), hl(second));
     }
 
     #[test]
