@@ -75,6 +75,7 @@ struct RawConfig {
     audiences: Vec<Audience>,
     highlight: HighlightConfig,
     response: ResponseConfig,
+    edit_url: Option<String>,
     extra: serde_yaml::Value,
 }
 
@@ -98,6 +99,7 @@ impl Default for RawConfig {
             ],
             highlight: HighlightConfig::default(),
             response: ResponseConfig::default(),
+            edit_url: None,
             extra: serde_yaml::Value::Mapping(Default::default()),
         }
     }
@@ -124,6 +126,9 @@ pub struct SiteConfig {
     pub highlight: HighlightConfig,
     /// Checks on example responses.
     pub response: ResponseConfig,
+    /// Prefix of "Edit this page" links, ending in `/`; a page's link is
+    /// this plus its file's path from the site root.
+    pub edit_url: Option<String>,
     /// Free data for templates.
     pub extra: serde_json::Value,
     /// The base URL that `doc_url` in example responses must use: the one in
@@ -226,6 +231,17 @@ impl SiteConfig {
         } else {
             format!("{}/{code}/", self.errors_path)
         }
+    }
+
+    /// Site-relative path of a code's Markdown (`reference/errors/<code>.md`).
+    pub fn error_markdown_rel(&self, code: &str) -> String {
+        format!("{}{code}.md", self.catalog_rel())
+    }
+
+    /// The "Edit this page" link of a file under `content/`, when `edit_url` is set.
+    pub fn edit_link(&self, content_path: &str) -> Option<String> {
+        let base = self.edit_url.as_ref()?;
+        Some(format!("{base}content/{content_path}"))
     }
 
     /// Site-relative path of the catalog (`reference/errors/`).
@@ -346,6 +362,31 @@ fn resolve(raw: RawConfig, shown: &Path, text: &str) -> Result<SiteConfig, Error
             }
         }
     }
+    let edit_url = raw
+        .edit_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty());
+    if let Some(url) = edit_url {
+        if split_base_url(url.split(['?', '#']).next().unwrap_or(url)).is_none() {
+            let (l, c) = at("edit_url");
+            problems.push(Diagnostic::error(
+                shown,
+                Some(text),
+                l,
+                c,
+                "settings",
+                format!("edit_url `{url}` must be an absolute http:// or https:// URL"),
+            ));
+        }
+    }
+    let edit_url = edit_url.map(|u| {
+        if u.ends_with('/') || u.ends_with('=') {
+            u.to_string()
+        } else {
+            format!("{u}/")
+        }
+    });
     if !problems.is_empty() {
         return Err(Error::Settings(problems));
     }
@@ -361,6 +402,7 @@ fn resolve(raw: RawConfig, shown: &Path, text: &str) -> Result<SiteConfig, Error
         audiences: raw.audiences,
         highlight: raw.highlight,
         response: raw.response,
+        edit_url,
         extra,
     })
 }

@@ -196,7 +196,11 @@ pub struct ErrorMeta {
     /// Whether (and why) the code is deprecated.
     #[serde(default)]
     pub deprecated: Deprecation,
-    /// When the code appeared.
+    /// The code to use instead, when this one is on its way out.
+    #[serde(default)]
+    pub replaced_by: Option<String>,
+    /// When the code appeared: a date (`2024-03` or `2024-03-15`); the feed
+    /// of new codes orders by it.
     #[serde(default)]
     pub since: Option<String>,
     /// Drafts build only with `--drafts`.
@@ -649,6 +653,75 @@ pub fn load(root: &Path, config: &SiteConfig, drafts: bool) -> (Content, Diagnos
     (content, problems)
 }
 
+/// `since` must be a date the feed can order by; `replaced_by` must name
+/// another existing code, and only a deprecated code is replaced.
+fn lifecycle_checks(page: &ErrorPage, content: &Content) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    let m = &page.meta;
+    if let Some(since) = &m.since {
+        if since_date(since).is_none() {
+            problems.push(page.source.warning_at_key(
+                "since",
+                "since",
+                format!(
+                    "since `{since}` is not a date (YYYY, YYYY-MM or YYYY-MM-DD); the feed of new codes leaves this code out"
+                ),
+            ));
+        }
+    }
+    let Some(target) = &m.replaced_by else {
+        return problems;
+    };
+    if target == &m.code {
+        problems.push(page.source.error_at_key(
+            "replaced_by",
+            "replaced-by",
+            format!("the code is replaced by itself (`{target}`)"),
+        ));
+    } else if content.error(target).is_none() {
+        let hint = yaml::did_you_mean(target, content.errors.iter().map(|e| e.meta.code.as_str()))
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        problems.push(page.source.error_at_key(
+            "replaced_by",
+            "replaced-by",
+            format!("replacement code `{target}` does not exist{hint}"),
+        ));
+    }
+    if !m.deprecated.is_deprecated() {
+        problems.push(page.source.warning_at_key(
+            "replaced_by",
+            "replaced-by",
+            "the code has a replacement but is not deprecated; add `deprecated: true` or a message",
+        ));
+    }
+    problems
+}
+
+/// `since` as an RFC 3339 date (`2024-03` becomes `2024-03-01`), when it is
+/// a plausible `YYYY`, `YYYY-MM` or `YYYY-MM-DD` date.
+pub fn since_date(since: &str) -> Option<String> {
+    let parts: Vec<&str> = since.trim().split('-').collect();
+    let num = |s: &str, len: usize| {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+    };
+    let year = num(parts.first()?, 4)?;
+    let month = parts.get(1).map_or(Some(1), |m| num(m, 2))?;
+    let day = parts.get(2).map_or(Some(1), |d| num(d, 2))?;
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (parts.len() <= 3 && (1..=days).contains(&day))
+        .then(|| format!("{year:04}-{month:02}-{day:02}"))
+}
+
 /// Checks between pages: unique codes (ignoring case), aliases, related
 /// codes and output URLs.
 fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
@@ -739,6 +812,9 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
             }
         }
     }
+    for page in &content.errors {
+        problems.extend(lifecycle_checks(page, content));
+    }
     if !config.categories.is_empty() {
         for page in &content.errors {
             if !config.categories.contains(&page.meta.category) {
@@ -818,6 +894,24 @@ pub fn resolve_relative(from: &str, target: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_dates() {
+        assert_eq!(since_date("2024").as_deref(), Some("2024-01-01"));
+        assert_eq!(since_date("2024-03").as_deref(), Some("2024-03-01"));
+        assert_eq!(since_date("2024-02-29").as_deref(), Some("2024-02-29"));
+        for bad in [
+            "2023-02-29",
+            "2024-13",
+            "2024-3",
+            "v2",
+            "2024-03-01-01",
+            "",
+            "24-03",
+        ] {
+            assert_eq!(since_date(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn splits_front_matter_with_crlf() {

@@ -3,14 +3,18 @@
 //! The pipeline runs in stages, one module each:
 //! [`config`] (site settings) → [`content`] (front matter and Markdown
 //! files) → [`markdown`] and [`highlight`] (bodies to HTML) → [`render`]
-//! (templates of the [`theme`]) → [`output`] (the output folder).
+//! (templates of the [`theme`]) → [`output`] (the output folder);
+//! [`export`] makes the outputs for machines from the same content.
 //! [`site`] strings the stages together for `build`; [`check`] runs them
-//! without writing, and [`scaffold`] writes new sites and error files.
+//! without writing, [`explain`] prints one page in a terminal, and
+//! [`scaffold`] writes new sites and error files.
 
 pub mod check;
 pub mod config;
 pub mod content;
 pub mod diagnostic;
+pub mod explain;
+pub mod export;
 pub mod highlight;
 pub mod markdown;
 pub mod memo;

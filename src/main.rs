@@ -112,6 +112,37 @@ enum Command {
     },
     /// Print a JSON Schema of error front matter, for editors.
     Schema,
+    /// Print the catalog in a format for other tools.
+    Export {
+        /// What to write.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// The site root.
+        #[arg(short, long, default_value = ".")]
+        root: PathBuf,
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Override base_url (the problem type URIs are page URLs).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+    /// Print one code's page in the terminal.
+    Explain {
+        /// The error code (or a former code).
+        code: String,
+        /// The site root.
+        #[arg(short, long, default_value = ".")]
+        root: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// An RFC 9457 problem-type registry, as JSON.
+    ProblemTypes,
+    /// An OpenAPI 3.1 document with one error response per code.
+    Openapi,
 }
 
 fn report(problems: &Diagnostics, format: Format) {
@@ -246,6 +277,88 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
                 dir.display()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            format,
+            root,
+            output,
+            base_url,
+        } => {
+            let (site, problems) = errdocs::Site::load(
+                &root,
+                &LoadOptions {
+                    base_url,
+                    drafts: false,
+                },
+            )
+            .map_err(|e| (e, human))?;
+            // An export must describe the whole catalog, so it needs a clean load.
+            if problems.has_errors() {
+                return Err((Error::Content(problems), human));
+            }
+            let text = match format {
+                ExportFormat::ProblemTypes => {
+                    errdocs::export::problem_types(&site.content, &site.config)
+                }
+                ExportFormat::Openapi => errdocs::export::openapi(&site.content, &site.config),
+            };
+            match output {
+                Some(path) => errdocs::output::write_file_atomic(&path, text.as_bytes())
+                    .map_err(|e| (e, human))?,
+                None => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(text.as_bytes());
+                    let _ = out.flush();
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { code, root } => {
+            use std::io::IsTerminal;
+            let (site, problems) =
+                errdocs::Site::load(&root, &LoadOptions::default()).map_err(|e| (e, human))?;
+            match errdocs::explain::lookup(&site.content, &code) {
+                errdocs::explain::Lookup::Found { page, via } => {
+                    let tty = std::io::stdout().is_terminal();
+                    let color = tty && std::env::var_os("NO_COLOR").is_none();
+                    let width = std::env::var("COLUMNS")
+                        .ok()
+                        .and_then(|c| c.parse().ok())
+                        .filter(|_| tty)
+                        .unwrap_or(80usize)
+                        .min(100);
+                    if let Some(via) = via.filter(|v| !v.eq_ignore_ascii_case(&page.meta.code)) {
+                        eprintln!("note: `{via}` is a former name of `{}`", page.meta.code);
+                    }
+                    let text =
+                        errdocs::explain::render(page, &site.content, &site.config, color, width);
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(text.as_bytes());
+                    let _ = out.flush();
+                    Ok(ExitCode::SUCCESS)
+                }
+                errdocs::explain::Lookup::Unknown(close) => {
+                    let hint = match close.as_slice() {
+                        [] => String::new(),
+                        [one] => format!("; did you mean `{one}`?"),
+                        many => format!(
+                            "; did you mean one of {}?",
+                            many.iter()
+                                .map(|c| format!("`{c}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    };
+                    eprintln!("error: no error code `{code}` in this catalog{hint}");
+                    if problems.has_errors() {
+                        eprintln!(
+                            "note: {} file(s) could not be read; `errdocs check` lists them",
+                            problems.error_count()
+                        );
+                    }
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         Command::Schema => {
             let schema = errdocs::content::front_matter_schema();

@@ -759,7 +759,7 @@ fn alert_kind(kind: BlockQuoteKind) -> (&'static str, &'static str) {
 }
 
 /// Decodes `%XX` escapes; anything malformed is kept as written.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -88,6 +88,25 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// Writes `bytes` to `path` whole or not at all: into a temporary file
+/// beside it, renamed over it when complete.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
 /// Refuses an output folder that is, or holds, the site root, or that lies
 /// inside the site's content, templates or static files.
 pub fn guard(root: &Path, out: &Path) -> Result<(), Error> {

@@ -97,6 +97,8 @@ pub struct SiteView<'a> {
     pub catalog_url: String,
     /// URL of `index.json`.
     pub catalog_json_url: String,
+    /// URL of the Atom feed of new and deprecated codes.
+    pub feed_url: String,
     /// The audiences from settings.
     pub audiences: &'a [crate::config::Audience],
     /// Assets.
@@ -162,6 +164,12 @@ pub struct ErrorSummary {
     pub deprecation_message: Option<String>,
     /// Since, when given.
     pub since: Option<String>,
+    /// The code to use instead, when given.
+    pub replaced_by: Option<String>,
+    /// Root-relative URL of the replacement's page.
+    pub replaced_by_url: Option<String>,
+    /// Root-relative URL of the page as Markdown.
+    pub markdown_url: String,
     /// Former codes.
     pub aliases: Vec<String>,
     /// Related codes.
@@ -189,6 +197,12 @@ impl ErrorSummary {
             deprecated: m.deprecated.is_deprecated(),
             deprecation_message: m.deprecated.message().map(str::to_string),
             since: m.since.clone(),
+            replaced_by: m.replaced_by.clone(),
+            replaced_by_url: m
+                .replaced_by
+                .as_ref()
+                .map(|r| config.url(&config.error_rel(r))),
+            markdown_url: config.url(&config.error_markdown_rel(&m.code)),
             aliases: m.aliases.clone(),
             related: m.related.clone(),
         }
@@ -444,6 +458,7 @@ impl<'a> PageRenderer<'a> {
             home_url: c.url(""),
             catalog_url: c.url(&c.catalog_rel()),
             catalog_json_url: c.url(&format!("{}index.json", c.catalog_rel())),
+            feed_url: c.url(&format!("{}feed.xml", c.catalog_rel())),
             audiences: &c.audiences,
             assets: self.assets,
             guides: &self.guides,
@@ -500,6 +515,10 @@ impl<'a> PageRenderer<'a> {
         ctx.insert("error", &summary);
         ctx.insert("error_extra", &extra);
         ctx.insert("source_path", &page.source.content_path);
+        ctx.insert(
+            "edit_url",
+            &self.config.edit_link(&page.source.content_path),
+        );
         ctx.insert("content", &body.html);
         ctx.insert("toc", &toc(&body.headings));
         ctx.insert("related", &related);
@@ -554,6 +573,7 @@ impl<'a> PageRenderer<'a> {
                 "description": page.meta.description,
                 "url": self.config.url(&page.rel_url),
                 "source_path": page.source.content_path,
+                "edit_url": self.config.edit_link(&page.source.content_path),
                 "extra": extra,
             }),
         );
@@ -574,6 +594,7 @@ impl<'a> PageRenderer<'a> {
                 "description": null,
                 "url": self.config.url(""),
                 "source_path": null,
+                "edit_url": null,
                 "extra": {},
             }),
         );
@@ -605,34 +626,6 @@ impl<'a> PageRenderer<'a> {
         let urls: Vec<String> = rels.iter().map(|r| self.config.absolute_url(r)).collect();
         ctx.insert("urls", &urls);
         self.templates.render("sitemap.xml", &ctx)
-    }
-
-    /// `index.json`: the catalog for machines, sorted by code.
-    pub fn catalog_json(&self) -> String {
-        let errors: Vec<serde_json::Value> = self
-            .summaries
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "code": s.code,
-                    "title": s.title,
-                    "status": s.status,
-                    "category": s.category,
-                    "summary": s.summary,
-                    "url": s.absolute_url,
-                    "scope": s.scope,
-                    "retryable": s.retryable,
-                    "deprecated": s.deprecated,
-                    "deprecation_message": s.deprecation_message,
-                    "since": s.since,
-                    "related": s.related,
-                    "aliases": s.aliases,
-                })
-            })
-            .collect();
-        let doc = serde_json::json!({ "errors": errors });
-        // Serialising a `Value` cannot fail.
-        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     }
 }
 

@@ -200,6 +200,10 @@ response:
   doc_url_pointer: /doc_url    # a string here must equal the page's URL
   # schema: response.schema.json   # every example must match this JSON Schema
 
+# Where "Edit this page" links go: this URL plus the file's path from the
+# site root (content/errors/….md). Unset, pages have no edit link.
+# edit_url: https://github.com/org/repo/edit/main/
+
 # Free data for templates, as `site.extra`.
 extra: {}
 "#;

@@ -328,7 +328,8 @@ pub fn content_type(path: &str) -> &'static str {
         Some("ico") => "image/x-icon",
         Some("woff2") => "font/woff2",
         Some("woff") => "font/woff",
-        Some("txt") | Some("md") => "text/plain; charset=utf-8",
+        Some("md") => "text/markdown; charset=utf-8",
+        Some("txt") => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
 }
@@ -683,6 +684,11 @@ mod tests {
         assert_eq!(content_type("a/index.html"), "text/html; charset=utf-8");
         assert_eq!(content_type("x.woff2"), "font/woff2");
         assert_eq!(content_type("sitemap.xml"), "application/xml");
+        assert_eq!(
+            content_type("reference/errors/a.md"),
+            "text/markdown; charset=utf-8"
+        );
+        assert_eq!(content_type("llms.txt"), "text/plain; charset=utf-8");
         assert_eq!(content_type("index.json"), "application/json");
     }
 

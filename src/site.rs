@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use crate::config::SiteConfig;
 use crate::content::{self, Content};
 use crate::diagnostic::Diagnostics;
+use crate::export;
 use crate::highlight::HighlightCache;
 use crate::markdown::{self, RenderContext, RenderedBody, ResponseExpectation};
 use crate::memo::Memo;
@@ -390,6 +391,7 @@ pub fn build_into<'s, S: Sink + 's>(
         None => AssetUrls::default(),
     };
     let renderer = PageRenderer::new(&site.config, &templates, &assets, &site.content);
+    let links = site.content.link_map(&site.config);
     let written = std::sync::atomic::AtomicUsize::new(0);
     let write_page = |page: PageRef<'_>, body: &RenderedBody| -> Result<(), Error> {
         let Some(out) = sink else { return Ok(()) };
@@ -401,7 +403,7 @@ pub fn build_into<'s, S: Sink + 's>(
             return Ok(());
         }
         let n = match page {
-            PageRef::Error(page) => write_error_page(&renderer, page, body, out)?,
+            PageRef::Error(page) => write_error_page(&renderer, &links, page, body, out)?,
             PageRef::Guide(page) => {
                 let html = renderer.guide(page, body)?;
                 out.write(&format!("{}index.html", page.rel_url), html.as_bytes())?;
@@ -481,9 +483,11 @@ fn write_assets(site: &Site, theme: &Theme, out: &dyn Sink) -> Result<(AssetUrls
     Ok((assets, files))
 }
 
-/// Writes one code's page and its aliases' redirects; returns the count.
+/// Writes one code's page, its Markdown version and its aliases'
+/// redirects; returns the count.
 fn write_error_page(
     renderer: &PageRenderer<'_>,
+    links: &HashMap<String, String>,
     page: &crate::content::ErrorPage,
     body: &RenderedBody,
     out: &dyn Sink,
@@ -494,6 +498,10 @@ fn write_error_page(
         &format!("{}index.html", config.error_rel(&page.meta.code)),
         html.as_bytes(),
     )?;
+    out.write(
+        &config.error_markdown_rel(&page.meta.code),
+        export::page_markdown(page, config, links).as_bytes(),
+    )?;
     let summary = crate::render::ErrorSummary::new(page, config);
     for alias in &page.meta.aliases {
         let html = renderer.redirect(alias, &summary)?;
@@ -502,11 +510,12 @@ fn write_error_page(
             html.as_bytes(),
         )?;
     }
-    Ok(1 + page.meta.aliases.len())
+    Ok(2 + page.meta.aliases.len())
 }
 
 /// Writes what is not one page's: the default home page, the catalog,
-/// `index.json`, 404 and the sitemap; returns the count.
+/// `index.json` and its schema, the feed, `llms.txt`, 404 and the sitemap;
+/// returns the count.
 fn write_site_files(
     site: &Site,
     renderer: &PageRenderer<'_>,
@@ -532,7 +541,21 @@ fn write_site_files(
     )?;
     out.write(
         &format!("{catalog_rel}index.json"),
-        renderer.catalog_json().as_bytes(),
+        export::catalog_index_json(&renderer.summaries, config).as_bytes(),
+    )?;
+    let schema = export::index_schema(config);
+    out.write(
+        &export::index_schema_rel(config),
+        // A `Value` always serialises.
+        (serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n").as_bytes(),
+    )?;
+    out.write(
+        &export::feed_rel(config),
+        export::atom_feed(&renderer.summaries, config).as_bytes(),
+    )?;
+    out.write(
+        "llms.txt",
+        export::llms_txt(&site.content, &renderer.summaries, config).as_bytes(),
     )?;
     out.write("404.html", renderer.not_found()?.as_bytes())?;
     sitemap.push(catalog_rel);
@@ -544,5 +567,5 @@ fn write_site_files(
     );
     sitemap.sort();
     out.write("sitemap.xml", renderer.sitemap(&sitemap)?.as_bytes())?;
-    Ok(files + 4)
+    Ok(files + 7)
 }

@@ -155,7 +155,7 @@ fn catalog_groups_by_category_in_configured_order() {
     let row = select(&doc, ".catalog-row[data-code='key_missing']");
     assert_eq!(row[0].value().attr("data-status"), Some("401"));
     let title: String = row[0]
-        .select(&scraper::Selector::parse(".catalog-title").unwrap())
+        .select(&scraper::Selector::parse(".catalog-title .catalog-name").unwrap())
         .next()
         .unwrap()
         .text()

@@ -1,0 +1,746 @@
+//! The catalog for machines, made from the same content as the pages:
+//! `index.json` and its published schema, each code page as Markdown,
+//! `llms.txt`, the Atom feed of new and deprecated codes, and the formats of
+//! `errdocs export` (an RFC 9457 problem-type registry and an OpenAPI 3.1
+//! document of error responses).
+
+use std::collections::HashMap;
+
+use pulldown_cmark::{Event, HeadingLevel, LinkType, Parser, Tag, TagEnd};
+use serde::Serialize;
+
+use crate::config::SiteConfig;
+use crate::content::{since_date, Content, Deprecation, ErrorPage};
+use crate::highlight::escape_html;
+use crate::render::{status_text, ErrorSummary};
+
+/// The version of `index.json`'s format; it changes only when a field
+/// changes meaning or goes away (new fields may appear within a version).
+pub const INDEX_VERSION: u32 = 1;
+
+/// `index.json`: every code, sorted by code.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(
+    title = "errdocs catalog index",
+    description = "The error codes of an API, as published by errdocs at reference/errors/index.json."
+)]
+pub struct CatalogIndex {
+    /// The format's version; this schema describes version 1.
+    #[schemars(extend("const" = 1))]
+    pub version: u32,
+    /// The site's title.
+    pub title: String,
+    /// Absolute URL of the catalog page.
+    #[schemars(extend("format" = "uri"))]
+    pub catalog_url: String,
+    /// Every published code, sorted by code.
+    pub errors: Vec<IndexEntry>,
+}
+
+/// One code in `index.json`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct IndexEntry {
+    /// The error code, as the API returns it.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"))]
+    pub code: String,
+    /// Human title.
+    pub title: String,
+    /// HTTP status.
+    #[schemars(range(min = 100, max = 599))]
+    pub status: u16,
+    /// Category name.
+    pub category: String,
+    /// One sentence.
+    pub summary: String,
+    /// Absolute URL of the code's page; also its RFC 9457 problem type URI.
+    #[schemars(extend("format" = "uri"))]
+    pub url: String,
+    /// Absolute URL of the page as Markdown.
+    #[schemars(extend("format" = "uri"))]
+    pub markdown_url: String,
+    /// Which endpoints it affects, when given.
+    pub scope: Option<String>,
+    /// Whether a retry may succeed, when given.
+    pub retryable: Option<bool>,
+    /// Whether the code is deprecated.
+    pub deprecated: bool,
+    /// What to do instead, when the deprecation came with a message.
+    pub deprecation_message: Option<String>,
+    /// The code to use instead, when given.
+    pub replaced_by: Option<String>,
+    /// When the code appeared, as written (usually `YYYY-MM`).
+    pub since: Option<String>,
+    /// Related codes.
+    pub related: Vec<String>,
+    /// Former codes, which redirect to this one.
+    pub aliases: Vec<String>,
+}
+
+/// Site-relative path of the published schema of `index.json`.
+pub fn index_schema_rel(config: &SiteConfig) -> String {
+    format!("{}index.schema.json", config.catalog_rel())
+}
+
+/// `index.json` of the codes in `summaries` (sorted by code).
+pub fn catalog_index(summaries: &[ErrorSummary], config: &SiteConfig) -> CatalogIndex {
+    CatalogIndex {
+        version: INDEX_VERSION,
+        title: config.title.clone(),
+        catalog_url: config.absolute_url(&config.catalog_rel()),
+        errors: summaries
+            .iter()
+            .map(|s| IndexEntry {
+                code: s.code.clone(),
+                title: s.title.clone(),
+                status: s.status,
+                category: s.category.clone(),
+                summary: s.summary.clone(),
+                url: s.absolute_url.clone(),
+                markdown_url: config.absolute_url(&config.error_markdown_rel(&s.code)),
+                scope: s.scope.clone(),
+                retryable: s.retryable,
+                deprecated: s.deprecated,
+                deprecation_message: s.deprecation_message.clone(),
+                replaced_by: s.replaced_by.clone(),
+                since: s.since.clone(),
+                related: s.related.clone(),
+                aliases: s.aliases.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// `index.json` as text, naming its schema in `$schema`.
+pub fn catalog_index_json(summaries: &[ErrorSummary], config: &SiteConfig) -> String {
+    #[derive(Serialize)]
+    struct WithSchema<'a> {
+        #[serde(rename = "$schema")]
+        schema: String,
+        #[serde(flatten)]
+        index: &'a CatalogIndex,
+    }
+    let index = catalog_index(summaries, config);
+    let doc = WithSchema {
+        schema: config.absolute_url(&index_schema_rel(config)),
+        index: &index,
+    };
+    to_json(&doc)
+}
+
+/// The JSON Schema of `index.json`, with its published URL as `$id`.
+pub fn index_schema(config: &SiteConfig) -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(CatalogIndex)).unwrap_or_default();
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert(
+            "$id".into(),
+            config.absolute_url(&index_schema_rel(config)).into(),
+        );
+        if let Some(props) = obj.get_mut("properties").and_then(|p| p.as_object_mut()) {
+            props.insert(
+                "$schema".into(),
+                serde_json::json!({ "type": "string", "description": "URL of this schema." }),
+            );
+        }
+    }
+    schema
+}
+
+fn to_json(value: &impl Serialize) -> String {
+    // The values serialised here are plain data, which cannot fail.
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
+/// The front matter of a page's Markdown version: the published facts, with
+/// its URL, and without build-only keys (`draft`, `extra`).
+#[derive(Serialize)]
+struct MarkdownFrontMatter<'a> {
+    code: &'a str,
+    title: &'a str,
+    status: u16,
+    category: &'a str,
+    summary: &'a str,
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retryable: Option<bool>,
+    #[serde(skip_serializing_if = "is_absent")]
+    deprecated: &'a Deprecation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replaced_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    related: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    aliases: &'a [String],
+}
+
+fn is_absent(d: &Deprecation) -> bool {
+    !d.is_deprecated()
+}
+
+/// A page as Markdown (`reference/errors/<code>.md`): its front matter and
+/// body, with every link made absolute so the file reads the same anywhere.
+pub fn page_markdown(
+    page: &ErrorPage,
+    config: &SiteConfig,
+    links: &HashMap<String, String>,
+) -> String {
+    let m = &page.meta;
+    let front = MarkdownFrontMatter {
+        code: &m.code,
+        title: &m.title,
+        status: m.status,
+        category: &m.category,
+        summary: &m.summary,
+        url: config.absolute_url(&config.error_rel(&m.code)),
+        scope: m.scope.as_deref(),
+        retryable: m.retryable,
+        deprecated: &m.deprecated,
+        replaced_by: m.replaced_by.as_deref(),
+        since: m.since.as_deref(),
+        related: &m.related,
+        aliases: &m.aliases,
+    };
+    // Plain strings and numbers always serialise.
+    let yaml = serde_yaml::to_string(&front).unwrap_or_default();
+    let body = absolute_links(page.source.body(), &page.source.content_path, config, links);
+    format!(
+        "---\n{yaml}---\n\n{}",
+        body.trim_start_matches(['\r', '\n'])
+    )
+}
+
+/// The absolute form of a link written in the page at `content_path`.
+pub(crate) fn absolute_link(
+    dest: &str,
+    content_path: &str,
+    config: &SiteConfig,
+    links: &HashMap<String, String>,
+) -> Option<String> {
+    let page_url = links
+        .get(content_path)
+        .map(|rel| config.absolute_url(rel))
+        .unwrap_or_else(|| config.absolute_url(""));
+    if dest.starts_with('#') {
+        return Some(format!("{page_url}{dest}"));
+    }
+    if dest.starts_with("//") {
+        return None;
+    }
+    if let Some(path) = dest.strip_prefix('/') {
+        let base = config.base_path.trim_matches('/');
+        let rel = path
+            .strip_prefix(base)
+            .filter(|_| !base.is_empty())
+            .map(|p| p.trim_start_matches('/'))
+            .unwrap_or(path);
+        return Some(config.absolute_url(rel));
+    }
+    let has_scheme = dest.split_once(':').is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if has_scheme {
+        return None;
+    }
+    let (path, fragment) = match dest.split_once('#') {
+        Some((p, f)) => (p, Some(f)),
+        None => (dest, None),
+    };
+    let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+    if path.to_ascii_lowercase().ends_with(".md") {
+        let decoded = crate::markdown::percent_decode(path);
+        let target = crate::content::resolve_relative(content_path, &decoded)?;
+        let rel = links.get(&target).filter(|r| !r.is_empty())?;
+        return Some(format!("{}{fragment}", config.absolute_url(rel)));
+    }
+    // Any other relative link is relative to the HTML page's URL.
+    let mut parts: Vec<&str> = page_url.trim_end_matches('/').split('/').collect();
+    let origin_len = 3; // scheme, empty, host
+    for seg in path.split('/') {
+        match seg {
+            "." | "" => {}
+            ".." => {
+                if parts.len() > origin_len {
+                    parts.pop();
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let trailing = if path.ends_with('/') { "/" } else { "" };
+    Some(format!("{}{trailing}{fragment}", parts.join("/")))
+}
+
+/// `body` with the destinations of its links, images and link reference
+/// definitions made absolute; what cannot be located exactly is left as is.
+fn absolute_links(
+    body: &str,
+    content_path: &str,
+    config: &SiteConfig,
+    links: &HashMap<String, String>,
+) -> String {
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    let parser = Parser::new_ext(body, crate::markdown::options()).into_offset_iter();
+    let defs: Vec<(String, std::ops::Range<usize>)> = parser
+        .reference_definitions()
+        .iter()
+        .map(|(_, def)| (def.dest.to_string(), def.span.clone()))
+        .collect();
+    for (event, range) in parser {
+        let (kind, dest) = match &event {
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            })
+            | Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                ..
+            }) => (*link_type, dest_url.to_string()),
+            _ => continue,
+        };
+        if !matches!(kind, LinkType::Inline) {
+            continue;
+        }
+        let Some(abs) = absolute_link(&dest, content_path, config, links) else {
+            continue;
+        };
+        let text = &body[range.clone()];
+        // The destination follows the last `](` of an inline link.
+        if let Some(open) = text.rfind("](") {
+            let after = open + 2;
+            let skip = text[after..].len() - text[after..].trim_start().len();
+            let at = after + skip + usize::from(text[after + skip..].starts_with('<'));
+            if text[at..].starts_with(dest.as_str()) {
+                let start = range.start + at;
+                edits.push((start..start + dest.len(), abs));
+            }
+        }
+    }
+    for (dest, span) in defs {
+        let Some(abs) = absolute_link(&dest, content_path, config, links) else {
+            continue;
+        };
+        let text = &body[span.clone()];
+        if let Some(colon) = text.find("]:") {
+            let rest = &text[colon + 2..];
+            let skip = rest.len() - rest.trim_start().len();
+            let at = colon + 2 + skip + usize::from(rest[skip..].starts_with('<'));
+            if text[at..].starts_with(dest.as_str()) {
+                let start = span.start + at;
+                edits.push((start..start + dest.len(), abs));
+            }
+        }
+    }
+    edits.sort_by_key(|(r, _)| r.start);
+    let mut out = String::with_capacity(body.len() + edits.len() * 40);
+    let mut pos = 0;
+    for (range, text) in edits {
+        if range.start < pos {
+            continue;
+        }
+        out.push_str(&body[pos..range.start]);
+        out.push_str(&text);
+        pos = range.end;
+    }
+    out.push_str(&body[pos..]);
+    out
+}
+
+/// `llms.txt` (llmstxt.org): the site's name, what it holds, and every code
+/// by category with its title, summary and the URL of its Markdown.
+pub fn llms_txt(content: &Content, summaries: &[ErrorSummary], config: &SiteConfig) -> String {
+    let groups = crate::render::group_by_category(summaries, config);
+    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = format!(
+        "# {}\n\n> The error codes of this API, {} in all: what each means, why it happens and how to recover. Every code's page is also published as Markdown, linked below.\n\n",
+        one_line(&config.title),
+        summaries.len()
+    );
+    out.push_str(&format!(
+        "The catalog as JSON: {}\n",
+        config.absolute_url(&format!("{}index.json", config.catalog_rel()))
+    ));
+    for g in &groups {
+        out.push_str(&format!("\n## {}\n\n", one_line(&g.name)));
+        for e in &g.errors {
+            let mut notes = one_line(&e.summary);
+            if e.deprecated {
+                notes.push_str(" (deprecated");
+                if let Some(r) = &e.replaced_by {
+                    notes.push_str(&format!("; use {r}"));
+                }
+                notes.push(')');
+            }
+            out.push_str(&format!(
+                "- [{}: {}]({}): {}\n",
+                e.code,
+                one_line(&e.title).replace(['[', ']'], ""),
+                config.absolute_url(&config.error_markdown_rel(&e.code)),
+                notes
+            ));
+        }
+    }
+    let guides: Vec<_> = content
+        .guides
+        .iter()
+        .filter(|g| !g.rel_url.is_empty())
+        .collect();
+    if !guides.is_empty() {
+        out.push_str("\n## Optional\n\n");
+        for g in guides {
+            let mut line = format!(
+                "- [{}]({})",
+                one_line(&g.title).replace(['[', ']'], ""),
+                config.absolute_url(&g.rel_url)
+            );
+            if let Some(d) = &g.meta.description {
+                line.push_str(&format!(": {}", one_line(d)));
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Site-relative path of the Atom feed.
+pub fn feed_rel(config: &SiteConfig) -> String {
+    format!("{}feed.xml", config.catalog_rel())
+}
+
+/// The Atom feed (RFC 4287) of new codes, newest `since` first, and of
+/// deprecated codes. A deprecation has no date of its own, so it carries the
+/// feed's date (the newest `since`); codes whose `since` is not a date are
+/// left out of the new-code entries.
+pub fn atom_feed(summaries: &[ErrorSummary], config: &SiteConfig) -> String {
+    struct Entry<'a> {
+        date: String,
+        id: String,
+        title: String,
+        summary: String,
+        e: &'a ErrorSummary,
+    }
+    let dated: Vec<(String, &ErrorSummary)> = summaries
+        .iter()
+        .filter_map(|e| Some((since_date(e.since.as_deref()?)?, e)))
+        .collect();
+    let newest = dated
+        .iter()
+        .map(|(d, _)| d.clone())
+        .max()
+        .unwrap_or_else(|| "1970-01-01".into());
+    let mut entries: Vec<Entry<'_>> = Vec::new();
+    for e in summaries.iter().filter(|e| e.deprecated) {
+        let mut summary = e
+            .deprecation_message
+            .clone()
+            .unwrap_or_else(|| format!("{} is deprecated.", e.code));
+        if let Some(r) = &e.replaced_by {
+            summary.push_str(&format!(" Use {r} instead."));
+        }
+        entries.push(Entry {
+            date: newest.clone(),
+            id: format!("{}#deprecated", e.absolute_url),
+            title: format!("Deprecated: {} ({})", e.code, e.title),
+            summary,
+            e,
+        });
+    }
+    for (date, e) in &dated {
+        entries.push(Entry {
+            date: date.clone(),
+            id: e.absolute_url.clone(),
+            title: format!("New: {} ({})", e.code, e.title),
+            summary: format!("HTTP {} · {}. {}", e.status, e.category, e.summary),
+            e,
+        });
+    }
+    // Newest first; on the same date deprecations first, then by code.
+    entries.sort_by(|a, b| {
+        b.date
+            .cmp(&a.date)
+            .then_with(|| {
+                b.id.ends_with("#deprecated")
+                    .cmp(&a.id.ends_with("#deprecated"))
+            })
+            .then_with(|| a.e.code.cmp(&b.e.code))
+    });
+    let feed_url = config.absolute_url(&feed_rel(config));
+    let x = escape_html;
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    out.push_str(&format!(
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{}\">\n",
+        x(&config.language)
+    ));
+    out.push_str(&format!(
+        "  <title>{}: new and deprecated error codes</title>\n",
+        x(&config.title)
+    ));
+    out.push_str(&format!("  <id>{}</id>\n", x(&feed_url)));
+    out.push_str(&format!(
+        "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>\n",
+        x(&feed_url)
+    ));
+    out.push_str(&format!(
+        "  <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",
+        x(&config.absolute_url(&config.catalog_rel()))
+    ));
+    out.push_str(&format!("  <updated>{newest}T00:00:00Z</updated>\n"));
+    out.push_str(&format!(
+        "  <author><name>{}</name></author>\n",
+        x(&config.title)
+    ));
+    out.push_str(&format!(
+        "  <generator version=\"{}\">errdocs</generator>\n",
+        env!("CARGO_PKG_VERSION")
+    ));
+    for entry in entries {
+        out.push_str("  <entry>\n");
+        out.push_str(&format!("    <title>{}</title>\n", x(&entry.title)));
+        out.push_str(&format!("    <id>{}</id>\n", x(&entry.id)));
+        out.push_str(&format!(
+            "    <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",
+            x(&entry.e.absolute_url)
+        ));
+        out.push_str(&format!(
+            "    <updated>{}T00:00:00Z</updated>\n",
+            entry.date
+        ));
+        out.push_str(&format!(
+            "    <category term=\"{}\"/>\n",
+            x(&entry.e.category)
+        ));
+        out.push_str(&format!("    <summary>{}</summary>\n", x(&entry.summary)));
+        out.push_str("  </entry>\n");
+    }
+    out.push_str("</feed>\n");
+    out
+}
+
+/// The first ```json block under a heading that names an example response
+/// (else the page's first ```json block), parsed.
+pub fn example_response(page: &ErrorPage) -> Option<serde_json::Value> {
+    let mut heading = String::new();
+    let mut in_heading = false;
+    let mut in_json = None::<String>;
+    let mut first = None;
+    for event in Parser::new_ext(page.source.body(), crate::markdown::options()) {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) if level <= HeadingLevel::H3 => {
+                in_heading = true;
+                heading.clear();
+            }
+            Event::End(TagEnd::Heading(_)) => in_heading = false,
+            Event::Text(t) | Event::Code(t) if in_heading => heading.push_str(&t),
+            Event::Start(Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(info))) => {
+                let (lang, _) = crate::markdown::parse_info(&info);
+                if lang == "json" {
+                    in_json = Some(String::new());
+                }
+            }
+            Event::Text(t) => {
+                if let Some(code) = &mut in_json {
+                    code.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                let Some(code) = in_json.take() else { continue };
+                let Ok(value) = serde_json::from_str::<serde_json::Value>(&code) else {
+                    continue;
+                };
+                let h = heading.to_lowercase();
+                if h.contains("example") && h.contains("response") {
+                    return Some(value);
+                }
+                first.get_or_insert(value);
+            }
+            _ => {}
+        }
+    }
+    first
+}
+
+/// `errdocs export --format problem-types`: the RFC 9457 §4.2 registry
+/// fields of every code, as JSON.
+pub fn problem_types(content: &Content, config: &SiteConfig) -> String {
+    #[derive(Serialize)]
+    struct Registry {
+        version: u32,
+        title: String,
+        problem_types: Vec<ProblemType>,
+    }
+    #[derive(Serialize)]
+    struct ProblemType {
+        #[serde(rename = "type")]
+        type_uri: String,
+        title: String,
+        recommended_status: u16,
+        reference: String,
+        code: String,
+        deprecated: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replaced_by: Option<String>,
+    }
+    let registry = Registry {
+        version: INDEX_VERSION,
+        title: config.title.clone(),
+        problem_types: content
+            .errors
+            .iter()
+            .map(|e| {
+                let url = config.absolute_url(&config.error_rel(&e.meta.code));
+                ProblemType {
+                    type_uri: url.clone(),
+                    title: e.meta.title.clone(),
+                    recommended_status: e.meta.status,
+                    reference: url,
+                    code: e.meta.code.clone(),
+                    deprecated: e.meta.deprecated.is_deprecated(),
+                    replaced_by: e.meta.replaced_by.clone(),
+                }
+            })
+            .collect(),
+    };
+    to_json(&registry)
+}
+
+/// `errdocs export --format openapi`: an OpenAPI 3.1 document whose
+/// `components` hold a `ProblemDetails` schema (RFC 9457) and one response
+/// per code, with the code's status, problem type and example response, for
+/// an API description to reference (`$ref: …#/components/responses/<code>`).
+pub fn openapi(content: &Content, config: &SiteConfig) -> String {
+    let mut responses = serde_json::Map::new();
+    for e in &content.errors {
+        let m = &e.meta;
+        let url = config.absolute_url(&config.error_rel(&m.code));
+        let reason = status_text(m.status);
+        let status_line = if reason.is_empty() {
+            m.status.to_string()
+        } else {
+            format!("{} {reason}", m.status)
+        };
+        let mut description = format!("{status_line}: {}. {}", m.title, m.summary);
+        if let Some(msg) = m.deprecated.message() {
+            description.push_str(&format!(" Deprecated: {msg}"));
+        } else if m.deprecated.is_deprecated() {
+            description.push_str(" Deprecated.");
+        }
+        let schema = serde_json::json!({
+            "allOf": [
+                { "$ref": "#/components/schemas/ProblemDetails" },
+                {
+                    "type": "object",
+                    "properties": {
+                        "type": { "const": url },
+                        "status": { "const": m.status }
+                    }
+                }
+            ]
+        });
+        let example = example_response(e);
+        // Problem details (with a `type` member) are their own media type.
+        let media_type = if example
+            .as_ref()
+            .is_some_and(|v| v.get("type").is_some_and(|t| t.is_string()))
+        {
+            "application/problem+json"
+        } else {
+            "application/json"
+        };
+        let mut media = serde_json::json!({ "schema": schema });
+        if let Some(example) = example {
+            media["example"] = example;
+        }
+        let mut response = serde_json::json!({
+            "description": description,
+            "content": { media_type: media },
+            "x-errdocs-status": m.status,
+            "x-errdocs-type": url,
+        });
+        if m.deprecated.is_deprecated() {
+            response["x-errdocs-deprecated"] = true.into();
+        }
+        responses.insert(m.code.clone(), response);
+    }
+    let doc = serde_json::json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": format!("{}: error responses", config.title),
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": format!(
+                "Error responses of the API, one per code, generated by errdocs from {}. Reference them from operations with $ref: '#/components/responses/<code>'.",
+                config.absolute_url(&config.catalog_rel())
+            ),
+        },
+        "components": {
+            "schemas": {
+                "ProblemDetails": {
+                    "type": "object",
+                    "description": "Problem details for HTTP APIs (RFC 9457). Every member is optional; members beyond these are extensions.",
+                    "properties": {
+                        "type": { "type": "string", "format": "uri-reference", "description": "The problem type: the URL of the code's page." },
+                        "title": { "type": "string", "description": "A short summary of the problem type." },
+                        "status": { "type": "integer", "minimum": 100, "maximum": 599, "description": "The HTTP status code." },
+                        "detail": { "type": "string", "description": "An explanation of this occurrence." },
+                        "instance": { "type": "string", "format": "uri-reference", "description": "A URI for this occurrence." }
+                    }
+                }
+            },
+            "responses": responses,
+        }
+    });
+    to_json(&doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn links() -> HashMap<String, String> {
+        let mut map = HashMap::new();
+        map.insert("errors/a/x.md".into(), "reference/errors/x/".into());
+        map.insert("errors/b/y.md".into(), "reference/errors/y/".into());
+        map.insert("guides/g.md".into(), "guides/g/".into());
+        map
+    }
+
+    fn config() -> SiteConfig {
+        SiteConfig::parse(
+            std::path::Path::new("site.yaml"),
+            "base_url: https://d.test/docs\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn links_become_absolute() {
+        let body = "See [y](../b/y.md#retry), [g](../../guides/g.md), [top](#what),\n\
+                    [root](/guides/g/), [img](img/p.png \"P\"), [ext](https://e.test/a.md),\n\
+                    [ref][r] and `[not](a link.md)`.\n\n[r]: <../b/y.md>\n";
+        let out = absolute_links(body, "errors/a/x.md", &config(), &links());
+        assert_eq!(
+            out,
+            "See [y](https://d.test/docs/reference/errors/y/#retry), [g](https://d.test/docs/guides/g/), [top](https://d.test/docs/reference/errors/x/#what),\n\
+             [root](https://d.test/docs/guides/g/), [img](https://d.test/docs/reference/errors/x/img/p.png \"P\"), [ext](https://e.test/a.md),\n\
+             [ref][r] and `[not](a link.md)`.\n\n[r]: <https://d.test/docs/reference/errors/y/>\n"
+        );
+    }
+
+    #[test]
+    fn root_links_with_the_base_path_are_not_doubled() {
+        let out = absolute_links(
+            "[c](/docs/reference/errors/)\n",
+            "errors/a/x.md",
+            &config(),
+            &links(),
+        );
+        assert_eq!(out, "[c](https://d.test/docs/reference/errors/)\n");
+    }
+}
