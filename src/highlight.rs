@@ -153,11 +153,14 @@ thread_local! {
     static CLASSES: RefCell<ClassCache> = RefCell::new(Default::default());
 }
 
-/// What parsing one line did: the scope operations, and the state after it.
-type LineParse = (Rc<[(usize, ScopeStackOp)]>, ParseState);
-
-/// The ways one line was parsed so far: the state before, and the outcome.
-type LineParses = Vec<(ParseState, LineParse)>;
+/// One way a line was parsed: the state before, the outcome, and whether
+/// it was used again since the memo was last trimmed.
+struct LineParse {
+    before: ParseState,
+    ops: Rc<[(usize, ScopeStackOp)]>,
+    after: ParseState,
+    hit: bool,
+}
 
 /// Lines parsed before, by syntax and text, each with the states it was
 /// parsed from. Parsing a line is a pure function of the state before it and
@@ -165,12 +168,14 @@ type LineParses = Vec<(ParseState, LineParse)>;
 /// so most lines of a new block were already parsed in an earlier one.
 #[derive(Default)]
 struct LineMemo {
-    lines: HashMap<(usize, Box<str>), LineParses>,
+    lines: HashMap<(usize, Box<str>), Vec<LineParse>>,
     entries: usize,
 }
 
-/// Past this many remembered lines the memo starts over, bounding memory.
-const LINE_MEMO_LIMIT: usize = 20_000;
+/// At this many remembered lines the memo keeps only the lines that were
+/// used again (the shared lines of snippets), bounding memory: lines seen
+/// once (a code, a status) are the most and the least worth keeping.
+const LINE_MEMO_LIMIT: usize = 4_000;
 
 impl LineMemo {
     fn parse(
@@ -183,24 +188,40 @@ impl LineMemo {
             syntax as *const SyntaxReference as usize,
             Box::<str>::from(line),
         );
-        if let Some(seen) = self.lines.get(&key) {
-            if let Some((_, (ops, after))) = seen.iter().find(|(before, _)| before == state) {
-                *state = after.clone();
-                return Some(Rc::clone(ops));
+        if let Some(seen) = self.lines.get_mut(&key) {
+            if let Some(p) = seen.iter_mut().find(|p| &p.before == state) {
+                p.hit = true;
+                *state = p.after.clone();
+                return Some(Rc::clone(&p.ops));
             }
         }
         let before = state.clone();
         let ops: Rc<[(usize, ScopeStackOp)]> = state.parse_line(line, syntaxes()).ok()?.into();
         if self.entries >= LINE_MEMO_LIMIT {
+            self.trim();
+        }
+        self.entries += 1;
+        self.lines.entry(key).or_default().push(LineParse {
+            before,
+            ops: Rc::clone(&ops),
+            after: state.clone(),
+            hit: false,
+        });
+        Some(ops)
+    }
+
+    /// Keeps the lines used again since the last trim; all go when those
+    /// alone fill half the memo.
+    fn trim(&mut self) {
+        for parses in self.lines.values_mut() {
+            parses.retain_mut(|p| std::mem::take(&mut p.hit));
+        }
+        self.lines.retain(|_, parses| !parses.is_empty());
+        self.entries = self.lines.values().map(Vec::len).sum();
+        if self.entries >= LINE_MEMO_LIMIT / 2 {
             self.lines.clear();
             self.entries = 0;
         }
-        self.entries += 1;
-        self.lines
-            .entry(key)
-            .or_default()
-            .push((before, (Rc::clone(&ops), state.clone())));
-        Some(ops)
     }
 }
 
@@ -287,9 +308,80 @@ fn highlight_inner(code: &str, lang: &str, light: &str, dark: &str) -> Option<St
 /// did not use are dropped when it saves.
 #[derive(Debug, Default)]
 pub struct HighlightCache {
-    known: HashMap<u64, Box<str>>,
+    /// Where the cache file is; none for a cache that lives in memory only.
+    dir: Option<std::path::PathBuf>,
+    /// The file, read on first need: a build that keeps every page never
+    /// reads it.
+    loaded: std::sync::OnceLock<LoadedEntries>,
     used: std::sync::Mutex<std::collections::HashSet<u64>>,
-    fresh: std::sync::Mutex<HashMap<u64, String>>,
+    fresh: std::sync::Mutex<FreshEntries>,
+}
+
+/// Blocks highlighted by this process: in memory for a cache without a
+/// folder (`serve`), else appended to a file in the cache folder as they
+/// come, so a large build does not hold every block's HTML until it saves.
+#[derive(Debug, Default)]
+struct FreshEntries {
+    memory: HashMap<u64, String>,
+    keys: std::collections::HashSet<u64>,
+    spill: Option<(std::path::PathBuf, std::io::BufWriter<std::fs::File>)>,
+    /// Set when the spill file could not be written: the cache is then not saved.
+    failed: bool,
+}
+
+impl FreshEntries {
+    fn is_empty(&self) -> bool {
+        self.memory.is_empty() && self.keys.is_empty()
+    }
+}
+
+/// One entry as the cache file stores it: key, length, HTML.
+fn write_entry(out: &mut impl std::io::Write, key: u64, html: &str) -> std::io::Result<()> {
+    out.write_all(&key.to_le_bytes())?;
+    out.write_all(&(html.len() as u32).to_le_bytes())?;
+    out.write_all(html.as_bytes())
+}
+
+/// The cache file as read, and where each entry's HTML lies in it: only
+/// the index is built up front.
+#[derive(Debug, Default)]
+struct LoadedEntries {
+    data: Vec<u8>,
+    known: HashMap<u64, std::ops::Range<usize>>,
+}
+
+impl LoadedEntries {
+    fn read(dir: Option<&std::path::Path>) -> Self {
+        let mut entries = Self::default();
+        let Some(Ok(data)) = dir.map(|d| std::fs::read(d.join(CACHE_FILE))) else {
+            return entries;
+        };
+        if !data.starts_with(CACHE_MAGIC) {
+            return entries;
+        }
+        let mut at = CACHE_MAGIC.len();
+        while let Some(head) = data.get(at..at + 12) {
+            let key = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
+            let len = u32::from_le_bytes(head[8..12].try_into().unwrap_or_default()) as usize;
+            let range = at + 12..at + 12 + len;
+            let Some(html) = data.get(range.clone()) else {
+                break;
+            };
+            if std::str::from_utf8(html).is_err() {
+                break;
+            }
+            entries.known.insert(key, range.clone());
+            at = range.end;
+        }
+        entries.data = data;
+        entries
+    }
+
+    fn html(&self, key: u64) -> Option<&str> {
+        let range = self.known.get(&key)?;
+        // Checked to be UTF-8 when read.
+        std::str::from_utf8(self.data.get(range.clone())?).ok()
+    }
 }
 
 const CACHE_FILE: &str = "highlight-v1.bin";
@@ -301,31 +393,22 @@ impl HighlightCache {
         Self::default()
     }
 
-    /// Reads the cache in `dir`; a missing or damaged file gives an empty cache.
+    /// The cache in `dir`, read when first needed; a missing or damaged
+    /// file gives an empty cache.
     pub fn load(dir: &std::path::Path) -> Self {
-        let mut cache = Self::default();
-        let Ok(bytes) = std::fs::read(dir.join(CACHE_FILE)) else {
-            return cache;
-        };
-        let Some(mut rest) = bytes.strip_prefix(CACHE_MAGIC) else {
-            return cache;
-        };
-        while rest.len() >= 12 {
-            let key = u64::from_le_bytes(rest[..8].try_into().unwrap_or_default());
-            let len = u32::from_le_bytes(rest[8..12].try_into().unwrap_or_default()) as usize;
-            let Some(html) = rest.get(12..12 + len) else {
-                break;
-            };
-            let Ok(html) = std::str::from_utf8(html) else {
-                break;
-            };
-            cache.known.insert(key, html.into());
-            rest = &rest[12 + len..];
+        HighlightCache {
+            dir: Some(dir.to_path_buf()),
+            ..Self::default()
         }
-        cache
     }
 
-    fn key(code: &str, lang: &str, light: &str, dark: &str) -> u64 {
+    fn entries(&self) -> &LoadedEntries {
+        self.loaded
+            .get_or_init(|| LoadedEntries::read(self.dir.as_deref()))
+    }
+
+    /// The key of a block: errdocs' version, both themes, the language and the code.
+    pub fn block_key(code: &str, lang: &str, light: &str, dark: &str) -> u64 {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         for part in [env!("CARGO_PKG_VERSION"), light, dark, lang, code] {
             h.update(part.as_bytes());
@@ -336,8 +419,8 @@ impl HighlightCache {
 
     /// [`highlight`], from the cache when the same block was highlighted before.
     pub fn highlight(&self, code: &str, lang: &str, light: &str, dark: &str) -> String {
-        let key = Self::key(code, lang, light, dark);
-        if let Some(html) = self.known.get(&key) {
+        let key = Self::block_key(code, lang, light, dark);
+        if let Some(html) = self.entries().html(key) {
             self.used
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -348,40 +431,85 @@ impl HighlightCache {
             .fresh
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .memory
             .get(&key)
         {
             return html.clone();
         }
         let html = highlight(code, lang, light, dark);
-        self.fresh
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, html.clone());
+        let mut fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(dir) = &self.dir else {
+            fresh.memory.insert(key, html.clone());
+            return html;
+        };
+        if fresh.failed || !fresh.keys.insert(key) {
+            return html;
+        }
+        if fresh.spill.is_none() {
+            let path = dir.join(format!("{CACHE_FILE}.{}.new", std::process::id()));
+            match std::fs::create_dir_all(dir).and_then(|()| std::fs::File::create(&path)) {
+                Ok(file) => fresh.spill = Some((path, std::io::BufWriter::new(file))),
+                Err(_) => fresh.failed = true,
+            }
+        }
+        if let Some((_, out)) = &mut fresh.spill {
+            if write_entry(out, key, &html).is_err() {
+                fresh.failed = true;
+            }
+        }
         html
+    }
+
+    /// Marks the entries of blocks this build did not highlight but still
+    /// shows (in pages kept from the previous build) as used, so they stay.
+    pub fn mark_used(&self, keys: &[u64]) {
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        used.extend(keys.iter().copied());
     }
 
     /// Writes the entries this process used into `dir`, replacing the file whole.
     pub fn save(&self, dir: &std::path::Path) -> std::io::Result<()> {
         let used = self.used.lock().unwrap_or_else(|p| p.into_inner());
-        let fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
-        if fresh.is_empty() && used.len() == self.known.len() {
-            return Ok(());
+        let mut fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        let spill = fresh.spill.take();
+        let spill_path = spill.as_ref().map(|(path, _)| path.clone());
+        let result = (|| {
+            if fresh.failed {
+                return Err(std::io::Error::other("could not write new entries"));
+            }
+            // Nothing new, and the file was not even needed: it stays as it
+            // is (entries no page uses any more go at the next save that
+            // rewrites it).
+            if fresh.is_empty() && self.loaded.get().is_none() {
+                return Ok(());
+            }
+            let entries = self.entries();
+            if fresh.is_empty() && entries.known.keys().all(|k| used.contains(k)) {
+                return Ok(());
+            }
+            std::fs::create_dir_all(dir)?;
+            let tmp = dir.join(format!("{CACHE_FILE}.{}.tmp", std::process::id()));
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            std::io::Write::write_all(&mut out, CACHE_MAGIC)?;
+            for key in entries.known.keys().filter(|k| used.contains(k)) {
+                if let Some(html) = entries.html(*key) {
+                    write_entry(&mut out, *key, html)?;
+                }
+            }
+            for (key, html) in &fresh.memory {
+                write_entry(&mut out, *key, html)?;
+            }
+            if let Some((path, spilled)) = spill {
+                drop(spilled.into_inner().map_err(|e| e.into_error())?);
+                std::io::copy(&mut std::fs::File::open(&path)?, &mut out)?;
+            }
+            drop(out.into_inner().map_err(|e| e.into_error())?);
+            std::fs::rename(&tmp, dir.join(CACHE_FILE))
+        })();
+        if let Some(path) = spill_path {
+            let _ = std::fs::remove_file(path);
         }
-        let mut out = CACHE_MAGIC.to_vec();
-        let kept = self
-            .known
-            .iter()
-            .filter(|(k, _)| used.contains(k))
-            .map(|(k, v)| (k, &**v));
-        for (key, html) in kept.chain(fresh.iter().map(|(k, v)| (k, v.as_str()))) {
-            out.extend_from_slice(&key.to_le_bytes());
-            out.extend_from_slice(&(html.len() as u32).to_le_bytes());
-            out.extend_from_slice(html.as_bytes());
-        }
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!("{CACHE_FILE}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, out)?;
-        std::fs::rename(&tmp, dir.join(CACHE_FILE))
+        result
     }
 }
 
@@ -597,6 +725,14 @@ mod tests {
         let _ = hl(first);
         assert_eq!(hl(second), fresh);
         assert_ne!(hl(first), hl(second));
+        // Past the memo's limit, lines seen once go and shared lines stay;
+        // either way the output is what a fresh parse gives.
+        let many: String = (0..LINE_MEMO_LIMIT + 10)
+            .map(|i| format!("x{i} = {i}\n"))
+            .collect();
+        let _ = hl(&many);
+        assert_eq!(hl(second), fresh);
+        LINES.with(|memo| assert!(memo.borrow().entries <= LINE_MEMO_LIMIT));
     }
 
     #[test]
@@ -618,7 +754,7 @@ mod tests {
         let b = cache.highlight("y = 2\n", "python", "InspiredGitHub", "base16-ocean.dark");
         cache.save(dir.path()).unwrap();
         let again = HighlightCache::load(dir.path());
-        assert_eq!(again.known.len(), 2);
+        assert_eq!(again.entries().known.len(), 2);
         assert_eq!(
             again.highlight("x = 1\n", "python", "InspiredGitHub", "base16-ocean.dark"),
             a
@@ -626,20 +762,23 @@ mod tests {
         assert_ne!(a, b);
         again.save(dir.path()).unwrap();
         assert_eq!(
-            HighlightCache::load(dir.path()).known.len(),
+            HighlightCache::load(dir.path()).entries().known.len(),
             1,
             "unused entries dropped"
         );
         // Another theme is another key.
-        assert!(!again.known.contains_key(&HighlightCache::key(
-            "x = 1\n",
-            "python",
-            "InspiredGitHub",
-            "Solarized (dark)"
-        )));
+        assert!(!again
+            .entries()
+            .known
+            .contains_key(&HighlightCache::block_key(
+                "x = 1\n",
+                "python",
+                "InspiredGitHub",
+                "Solarized (dark)"
+            )));
         // A damaged file is an empty cache.
         std::fs::write(dir.path().join(CACHE_FILE), b"garbage").unwrap();
-        assert!(HighlightCache::load(dir.path()).known.is_empty());
+        assert!(HighlightCache::load(dir.path()).entries().known.is_empty());
     }
 
     #[test]

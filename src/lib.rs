@@ -20,6 +20,7 @@ pub mod markdown;
 pub mod memo;
 pub mod output;
 pub mod render;
+pub mod reuse;
 pub mod scaffold;
 pub mod serve;
 pub mod site;

@@ -178,8 +178,12 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
                     .collect();
                 eprintln!("timings: {}", parts.join(", "));
             }
+            let kept = match report_.reused_pages {
+                0 => String::new(),
+                n => format!(", {n} pages unchanged"),
+            };
             eprintln!(
-                "built {} error pages ({} files) into {} in {} ms{}",
+                "built {} error pages ({} files{kept}) into {} in {} ms{}",
                 report_.error_pages,
                 report_.files,
                 report_.output.display(),

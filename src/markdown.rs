@@ -68,7 +68,7 @@ pub struct RenderContext<'a> {
 }
 
 /// A heading of the page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Heading {
     /// 1–6.
     pub level: u8,
@@ -79,7 +79,7 @@ pub struct Heading {
 }
 
 /// A link to a page in `content/`, checked once all pages are rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LocalLink {
     /// The target's content path.
     pub target: String,

@@ -1,5 +1,9 @@
-//! Writing the output folder: everything goes to a staging folder beside
-//! it, which replaces the old output only once the whole build succeeded.
+//! Writing the output folder. A build writes only what changed, into a
+//! staging folder beside the output; only once the whole build succeeded
+//! are those files moved in and files no longer produced removed. A failed
+//! build leaves the old output as it was, and unchanged files are never
+//! touched, so they keep their modification time and a sync to a static
+//! host uploads only what changed.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -9,6 +13,12 @@ use crate::Error;
 pub trait Sink: Sync {
     /// Writes one file at output-relative path `rel`.
     fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), Error>;
+
+    /// Keeps the previous output's file at `rel` as this build's; false
+    /// when this sink cannot (nothing to keep, or no previous output).
+    fn keep(&self, _rel: &str) -> bool {
+        false
+    }
 }
 
 /// A site held in memory (for `serve`): output-relative path to bytes.
@@ -41,6 +51,17 @@ impl Sink for Staging {
     fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), Error> {
         Staging::write(self, rel, bytes)
     }
+
+    /// The caller has checked that the file is there, as it left it.
+    fn keep(&self, rel: &str) -> bool {
+        let rel = rel.trim_start_matches('/');
+        if !self.update {
+            return false;
+        }
+        let mut produced = self.produced.lock().unwrap_or_else(|p| p.into_inner());
+        produced.entry(rel.to_string()).or_insert(false);
+        true
+    }
 }
 
 /// An output folder being written.
@@ -48,12 +69,18 @@ impl Sink for Staging {
 pub struct Staging {
     target: PathBuf,
     staging: PathBuf,
+    /// Whether there was an output to update (else the staging folder
+    /// simply becomes the output).
+    update: bool,
+    /// Every output-relative path this build produced: `true` when its new
+    /// bytes wait in the staging folder, `false` when the old file is kept.
+    produced: std::sync::Mutex<std::collections::HashMap<String, bool>>,
     committed: bool,
 }
 
 /// Makes `path` absolute and drops `.` and `..` without touching the disk,
 /// then resolves symbolic links of the longest part that exists.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let abs = if path.is_absolute() {
         path.to_path_buf()
     } else {
@@ -169,84 +196,131 @@ impl Staging {
         }
         std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
         Ok(Staging {
+            update: target.is_dir(),
             target,
             staging,
+            produced: Default::default(),
             committed: false,
         })
     }
 
-    /// Writes one file at output-relative path `rel`.
-    ///
-    /// A file whose bytes equal the previous output's is linked from it
-    /// instead of written, so it keeps its modification time and static
-    /// host syncs upload only what changed.
+    /// Writes one file at output-relative path `rel`: staged when its bytes
+    /// differ from the previous output's, else only noted as kept.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), Error> {
         let rel = rel.trim_start_matches('/');
         let path = self.staging.join(rel);
+        let unchanged = crate::timing::WRITE.time(|| {
+            let old = self.target.join(rel);
+            self.update
+                && std::fs::metadata(&old)
+                    .is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+                && std::fs::read(&old).is_ok_and(|b| b == bytes)
+        });
+        let was_staged = {
+            let mut produced = self.produced.lock().unwrap_or_else(|p| p.into_inner());
+            produced.insert(rel.to_string(), !unchanged)
+        };
+        if unchanged {
+            // A second write of one path may undo a first that differed.
+            if was_staged == Some(true) {
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
+            return Ok(());
+        }
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         crate::timing::WRITE
-            .time(|| {
-                // A second write of one path must never reach a linked old file.
-                if std::fs::symlink_metadata(&path).is_ok() {
-                    std::fs::remove_file(&path)?;
-                }
-                let old = self.target.join(rel);
-                let unchanged = std::fs::metadata(&old)
-                    .is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
-                    && std::fs::read(&old).is_ok_and(|b| b == bytes);
-                if unchanged && std::fs::hard_link(&old, &path).is_ok() {
-                    return Ok(());
-                }
-                std::fs::write(&path, bytes)
-            })
+            .time(|| std::fs::write(&path, bytes))
             .map_err(|e| Error::io(&path, e))
     }
 
-    /// Replaces the target with what was written.
+    /// Brings the output up to date: moves the changed files in and removes
+    /// the files this build did not produce.
     pub fn commit(mut self) -> Result<PathBuf, Error> {
-        let parent = self.target.parent().unwrap_or(Path::new("."));
-        let name = self
-            .target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let old = parent.join(format!(".{name}.errdocs-old-{}", std::process::id()));
-        let had_old = self.target.exists();
-        if had_old {
-            if old.exists() {
-                std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
-            }
-            std::fs::rename(&self.target, &old).map_err(|e| Error::io(&self.target, e))?;
+        if !self.update {
+            std::fs::rename(&self.staging, &self.target).map_err(|e| Error::io(&self.target, e))?;
+            self.committed = true;
+            return Ok(self.target.clone());
         }
-        if let Err(e) = std::fs::rename(&self.staging, &self.target) {
-            if had_old {
-                // Put the previous output back; the build failed as a whole.
-                let _ = std::fs::rename(&old, &self.target);
-            }
-            return Err(Error::io(&self.target, e));
+        let produced =
+            std::mem::take(&mut *self.produced.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut staged: Vec<&String> = produced
+            .iter()
+            .filter(|(_, staged)| **staged)
+            .map(|(rel, _)| rel)
+            .collect();
+        staged.sort_unstable();
+        for rel in staged {
+            let dest = self.target.join(rel);
+            make_room(&self.target, &dest).map_err(|e| Error::io(&dest, e))?;
+            std::fs::rename(self.staging.join(rel), &dest).map_err(|e| Error::io(&dest, e))?;
         }
         self.committed = true;
-        if had_old {
-            remove_tree(&old).map_err(|e| Error::io(&old, e))?;
+        let stale: Vec<PathBuf> = walkdir::WalkDir::new(&self.target)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| !e.file_type().is_dir())
+            .filter(|e| {
+                e.path()
+                    .strip_prefix(&self.target)
+                    .ok()
+                    .and_then(Path::to_str)
+                    .map_or(true, |rel| !produced.contains_key(rel))
+            })
+            .map(walkdir::DirEntry::into_path)
+            .collect();
+        {
+            use rayon::prelude::*;
+            stale
+                .par_iter()
+                .try_for_each(std::fs::remove_file)
+                .map_err(|e| Error::io(&self.target, e))?;
         }
+        remove_empty_dirs(&self.target, &stale);
+        let _ = std::fs::remove_dir_all(&self.staging);
         Ok(self.target.clone())
     }
 }
 
-/// Removes a folder tree, deleting its files in parallel: a large site has
-/// tens of thousands of them.
-fn remove_tree(dir: &Path) -> std::io::Result<()> {
-    use rayon::prelude::*;
-    let files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| !e.file_type().is_dir())
-        .map(walkdir::DirEntry::into_path)
+/// Clears the way for a file at `dest` inside `target`: a folder in its
+/// place, or a file where one of its folders must be, goes.
+fn make_room(target: &Path, dest: &Path) -> std::io::Result<()> {
+    if dest.is_dir() {
+        std::fs::remove_dir_all(dest)?;
+    }
+    let Some(dir) = dest.parent() else {
+        return Ok(());
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut at = target.to_path_buf();
+    if let Ok(rel) = dir.strip_prefix(target) {
+        for part in rel.components() {
+            at.push(part);
+            if at.is_file() {
+                std::fs::remove_file(&at)?;
+            }
+        }
+    }
+    std::fs::create_dir_all(dir)
+}
+
+/// Removes the folders under `root` that the removal of `removed` files
+/// left empty, deepest first.
+fn remove_empty_dirs(root: &Path, removed: &[PathBuf]) {
+    let mut dirs: Vec<&Path> = removed
+        .iter()
+        .flat_map(|f| f.ancestors().skip(1))
+        .filter(|d| d.starts_with(root) && *d != root)
         .collect();
-    files.par_iter().try_for_each(std::fs::remove_file)?;
-    std::fs::remove_dir_all(dir)
+    dirs.sort_unstable_by(|a, b| (b.components().count(), b).cmp(&(a.components().count(), a)));
+    dirs.dedup();
+    for dir in dirs {
+        // Fails, harmlessly, on a folder that is not empty.
+        let _ = std::fs::remove_dir(dir);
+    }
 }
 
 impl Drop for Staging {

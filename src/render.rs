@@ -394,6 +394,27 @@ pub struct PageRenderer<'a> {
     pub categories: Vec<CategoryLink>,
     /// Guides for navigation.
     pub guides: Vec<GuideLink>,
+    /// A hash of each summary, in the order of `summaries`, and of what
+    /// every page shares: the parts of a page's key.
+    summary_keys: Vec<u64>,
+    shared_key: u64,
+}
+
+/// What a code's page shows of other codes, as indices: into `summaries`,
+/// and into its category's group.
+struct ErrorParts {
+    /// The code itself in `summaries` (none only for a page not loaded with the others).
+    own: Option<usize>,
+    related: Vec<usize>,
+    /// The category's group, and the sidebar's window and neighbours in it.
+    group: Option<usize>,
+    window: std::ops::Range<usize>,
+    prev: Option<usize>,
+    next: Option<usize>,
+}
+
+fn hash_json(value: &impl Serialize) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(&serde_json::to_vec(value).unwrap_or_default())
 }
 
 impl<'a> PageRenderer<'a> {
@@ -436,7 +457,8 @@ impl<'a> PageRenderer<'a> {
                 url: config.url(&g.rel_url),
             })
             .collect();
-        PageRenderer {
+        let summary_keys = summaries.iter().map(hash_json).collect();
+        let mut renderer = PageRenderer {
             config,
             templates,
             assets,
@@ -444,6 +466,61 @@ impl<'a> PageRenderer<'a> {
             groups,
             categories,
             guides,
+            summary_keys,
+            shared_key: 0,
+        };
+        let shared = renderer.base_context("").into_json();
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(&templates.fingerprint.to_le_bytes());
+        h.update(&hash_json(&shared).to_le_bytes());
+        h.update(&hash_json(config).to_le_bytes());
+        renderer.shared_key = h.digest();
+        renderer
+    }
+
+    /// A key over the templates, the settings and every code's summary:
+    /// what the catalog and the site-wide files show.
+    pub fn catalog_key(&self) -> u64 {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(&self.shared_key.to_le_bytes());
+        for k in &self.summary_keys {
+            h.update(&k.to_le_bytes());
+        }
+        h.digest()
+    }
+
+    fn summary_index(&self, code: &str) -> Option<usize> {
+        self.summaries
+            .binary_search_by(|s| s.code.as_str().cmp(code))
+            .ok()
+    }
+
+    fn error_parts(&self, page: &ErrorPage) -> ErrorParts {
+        let m = &page.meta;
+        let related = m
+            .related
+            .iter()
+            .filter_map(|r| self.summary_index(r))
+            .collect();
+        let group = self.groups.iter().position(|g| g.name == m.category);
+        let siblings = group.map_or(&[][..], |g| self.groups[g].errors.as_slice());
+        let pos = siblings
+            .binary_search_by(|e| e.code.as_str().cmp(&m.code))
+            .ok();
+        // The sidebar shows the neighbourhood of a large category, so page
+        // size stays constant however many codes a category holds.
+        let at = pos.unwrap_or(0);
+        let start = at
+            .saturating_sub(SIDEBAR_WINDOW / 2)
+            .min(siblings.len().saturating_sub(SIDEBAR_WINDOW));
+        let window = start..(start + SIDEBAR_WINDOW).min(siblings.len());
+        ErrorParts {
+            own: self.summary_index(&m.code),
+            related,
+            group,
+            window,
+            prev: pos.and_then(|i| i.checked_sub(1)),
+            next: pos.map(|i| i + 1).filter(|&i| i < siblings.len()),
         }
     }
 
@@ -471,42 +548,22 @@ impl<'a> PageRenderer<'a> {
         ctx
     }
 
-    /// The page of the code at `index` in the sorted summaries.
-    pub fn error_page(&self, page: &ErrorPage, body: &RenderedBody) -> Result<String, Error> {
+    /// The template context of a code's page, but for what its body gives
+    /// (`content`, `toc`, `audiences`).
+    fn error_context(&self, page: &ErrorPage) -> Context {
         let m = &page.meta;
+        let parts = self.error_parts(page);
         let rel = self.config.error_rel(&m.code);
         let mut ctx = self.base_context(&rel);
-        let summary = self
-            .summaries
-            .binary_search_by(|s| s.code.as_str().cmp(&m.code))
-            .map(|i| self.summaries[i].clone())
-            .unwrap_or_else(|_| ErrorSummary::new(page, self.config));
-        let related: Vec<&ErrorSummary> = m
-            .related
-            .iter()
-            .filter_map(|r| {
-                self.summaries
-                    .binary_search_by(|s| s.code.as_str().cmp(r))
-                    .ok()
-            })
-            .map(|i| &self.summaries[i])
-            .collect();
-        let siblings: &[ErrorSummary] = self
-            .groups
-            .iter()
-            .find(|g| g.name == m.category)
-            .map(|g| g.errors.as_slice())
-            .unwrap_or_default();
-        let (prev, next) = siblings
-            .iter()
-            .position(|e| e.code == m.code)
-            .map(|i| (i.checked_sub(1).map(|p| &siblings[p]), siblings.get(i + 1)))
-            .unwrap_or((None, None));
-        let audiences: Vec<_> = body
-            .audiences
-            .iter()
-            .filter_map(|id| self.config.audiences.iter().find(|a| &a.id == id))
-            .collect();
+        let summary = match parts.own {
+            Some(i) => self.summaries[i].clone(),
+            None => ErrorSummary::new(page, self.config),
+        };
+        let related: Vec<&ErrorSummary> =
+            parts.related.iter().map(|&i| &self.summaries[i]).collect();
+        let siblings = parts
+            .group
+            .map_or(&[][..], |g| self.groups[g].errors.as_slice());
         let extra = m
             .extra
             .as_ref()
@@ -519,21 +576,11 @@ impl<'a> PageRenderer<'a> {
             "edit_url",
             &self.config.edit_link(&page.source.content_path),
         );
-        ctx.insert("content", &body.html);
-        ctx.insert("toc", &toc(&body.headings));
         ctx.insert("related", &related);
-        // The sidebar shows the neighbourhood of a large category, so page
-        // size stays constant however many codes a category holds.
-        let pos = siblings.iter().position(|e| e.code == m.code).unwrap_or(0);
-        let start = pos
-            .saturating_sub(SIDEBAR_WINDOW / 2)
-            .min(siblings.len().saturating_sub(SIDEBAR_WINDOW));
-        let window = &siblings[start..(start + SIDEBAR_WINDOW).min(siblings.len())];
-        ctx.insert("siblings", window);
+        ctx.insert("siblings", &siblings[parts.window.clone()]);
         ctx.insert("siblings_total", &siblings.len());
-        ctx.insert("prev", &prev);
-        ctx.insert("next", &next);
-        ctx.insert("audiences", &audiences);
+        ctx.insert("prev", &parts.prev.map(|i| &siblings[i]));
+        ctx.insert("next", &parts.next.map(|i| &siblings[i]));
         ctx.insert(
             "category_url",
             &format!(
@@ -542,6 +589,60 @@ impl<'a> PageRenderer<'a> {
                 summary.category_id
             ),
         );
+        ctx
+    }
+
+    /// A key over everything a code's files depend on but its body: the
+    /// templates, the settings, and each part of the page's context (which
+    /// also fixes its aliases' redirects). Equal keys and equal bodies give
+    /// equal files. It hashes the same parts [`Self::error_context`] puts in
+    /// the context, by their precomputed hashes, so it costs little.
+    pub fn error_page_key(&self, page: &ErrorPage) -> u64 {
+        let m = &page.meta;
+        let parts = self.error_parts(page);
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        let mut put = |k: u64| h.update(&k.to_le_bytes());
+        put(self.shared_key);
+        put(match parts.own {
+            Some(i) => self.summary_keys[i],
+            None => hash_json(&ErrorSummary::new(page, self.config)),
+        });
+        put(m.extra.as_ref().map_or(0, hash_json));
+        put(xxhash_rust::xxh3::xxh3_64(
+            page.source.content_path.as_bytes(),
+        ));
+        put(parts.related.len() as u64);
+        for &i in &parts.related {
+            put(self.summary_keys[i]);
+        }
+        if let Some(g) = parts.group {
+            let siblings = &self.groups[g].errors;
+            put(siblings.len() as u64);
+            let in_summaries = |e: &ErrorSummary| {
+                self.summary_index(&e.code)
+                    .map_or(0, |i| self.summary_keys[i])
+            };
+            for e in &siblings[parts.window.clone()] {
+                put(in_summaries(e));
+            }
+            for n in [parts.prev, parts.next] {
+                put(n.map_or(0, |i| in_summaries(&siblings[i])));
+            }
+        }
+        h.digest()
+    }
+
+    /// The page of a code, with its rendered body.
+    pub fn error_page(&self, page: &ErrorPage, body: &RenderedBody) -> Result<String, Error> {
+        let mut ctx = self.error_context(page);
+        let audiences: Vec<_> = body
+            .audiences
+            .iter()
+            .filter_map(|id| self.config.audiences.iter().find(|a| &a.id == id))
+            .collect();
+        ctx.insert("content", &body.html);
+        ctx.insert("toc", &toc(&body.headings));
+        ctx.insert("audiences", &audiences);
         self.templates.render("error.html", &ctx)
     }
 

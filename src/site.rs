@@ -18,6 +18,7 @@ use crate::markdown::{self, RenderContext, RenderedBody, ResponseExpectation};
 use crate::memo::Memo;
 use crate::output::{Sink, Staging};
 use crate::render::{AssetUrls, PageCache, PageRenderer, Templates};
+use crate::reuse::PageStore;
 use crate::theme::{self, Theme};
 use crate::Error;
 
@@ -43,8 +44,27 @@ pub struct Site {
     pub response_schema: Option<Arc<jsonschema::Validator>>,
 }
 
-/// What receives each body as soon as it is rendered.
-pub type BodyConsumer<'a, E> = dyn Fn(PageRef<'_>, &RenderedBody) -> Result<(), E> + Sync + 'a;
+/// What receives each body as soon as it is rendered, with the body's key
+/// (a hash of its source and of everything else its rendering reads).
+pub type BodyConsumer<'a, E> = dyn Fn(PageRef<'_>, &RenderedBody, u64) -> Result<(), E> + Sync + 'a;
+
+/// What may stand in for rendering a code page's body: given the page and
+/// its body key, what the checks need of a body the output already holds.
+pub type BodyReuse<'a> =
+    dyn Fn(&crate::content::ErrorPage, u64) -> Option<RenderedBody> + Sync + 'a;
+
+/// What a rendering of every body may use and whom it feeds.
+#[derive(Default, Clone, Copy)]
+pub struct BodyHooks<'a, E> {
+    /// Bodies of earlier builds of this process.
+    pub cache: Option<&'a BodyCache>,
+    /// Highlighted blocks of earlier builds.
+    pub highlight_cache: Option<&'a HighlightCache>,
+    /// Receives each body as it is rendered.
+    pub consume: Option<&'a BodyConsumer<'a, E>>,
+    /// Skips bodies whose pages the output already holds.
+    pub reuse: Option<&'a BodyReuse<'a>>,
+}
 
 /// A page whose body was just rendered.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +93,8 @@ pub struct BuildReport {
     pub error_pages: usize,
     /// Number of files written.
     pub files: usize,
+    /// Code pages kept as the previous build wrote them (not rendered).
+    pub reused_pages: usize,
     /// Warnings found along the way.
     pub warnings: Diagnostics,
     /// Wall time.
@@ -107,45 +129,57 @@ impl Site {
     /// Renders every Markdown body in parallel and checks what rendering
     /// finds (JSON examples, links and their anchors, languages).
     pub fn render_bodies(&self, highlight: bool) -> (Bodies, Diagnostics) {
-        match self.render_bodies_cached::<std::convert::Infallible>(highlight, None, None, None) {
+        let hooks = BodyHooks::<std::convert::Infallible> {
+            cache: None,
+            highlight_cache: None,
+            consume: None,
+            reuse: None,
+        };
+        match self.render_bodies_cached(highlight, hooks) {
             Ok(done) => done,
             Err(never) => match never {},
         }
     }
 
-    /// [`Site::render_bodies`], taking unchanged bodies from `cache` and
-    /// leaving only this build's bodies in it.
+    /// [`Site::render_bodies`], taking unchanged bodies from `hooks.cache`
+    /// and leaving only this build's bodies in it.
     ///
-    /// With `consume`, each body is handed over as soon as it is rendered
-    /// (to write its page), and only what the checks need is kept: the HTML
-    /// and the code of every body are dropped, so memory stays flat however
-    /// large the site.
+    /// With `hooks.consume`, each body is handed over as soon as it is
+    /// rendered (to write its page), and only what the checks need is kept:
+    /// the HTML and the code of every body are dropped, so memory stays flat
+    /// however large the site. With `hooks.reuse`, a code page the output
+    /// already holds is neither rendered nor handed over.
     pub fn render_bodies_cached<E: Send>(
         &self,
         highlight: bool,
-        cache: Option<&BodyCache>,
-        highlight_cache: Option<&HighlightCache>,
-        consume: Option<&BodyConsumer<'_, E>>,
+        hooks: BodyHooks<'_, E>,
     ) -> Result<(Bodies, Diagnostics), E> {
+        let BodyHooks {
+            cache,
+            highlight_cache,
+            consume,
+            reuse,
+        } = hooks;
         let links = self.content.link_map(&self.config);
-        let salt = cache
-            .map(|_| self.cache_salt(&links, highlight))
-            .unwrap_or_default();
-        let cached = |source: &crate::content::SourceFile, render: &dyn Fn() -> RenderedBody| {
+        let salt = self.cache_salt(&links, highlight);
+        let body_key = |source: &crate::content::SourceFile| {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            h.update(&salt.to_le_bytes());
+            h.update(source.content_path.as_bytes());
+            h.update(&[0]);
+            h.update(source.text.as_bytes());
+            h.digest()
+        };
+        let cached = |key: u64, render: &dyn Fn() -> RenderedBody| {
             let Some(c) = cache else { return render() };
-            let mut key = salt.to_le_bytes().to_vec();
-            key.extend_from_slice(source.content_path.as_bytes());
-            key.push(0);
-            key.extend_from_slice(source.text.as_bytes());
-            let key = xxhash_rust::xxh3::xxh3_64(&key);
             c.get_or_make::<std::convert::Infallible>(key, || Ok(render()))
                 .unwrap_or_else(|never| match never {})
         };
-        let keep = |page: PageRef<'_>, body: RenderedBody| -> Result<RenderedBody, E> {
+        let keep = |page: PageRef<'_>, body: RenderedBody, key: u64| -> Result<RenderedBody, E> {
             let Some(consume) = consume else {
                 return Ok(body);
             };
-            consume(page, &body)?;
+            consume(page, &body, key)?;
             let mut body = body;
             body.html = String::new();
             for block in &mut body.code_blocks {
@@ -173,10 +207,14 @@ impl Site {
                     schema: self.response_schema.as_deref(),
                     highlight_cache,
                 };
-                let body = cached(&page.source, &|| {
+                let key = body_key(&page.source);
+                if let Some(body) = reuse.and_then(|reuse| reuse(page, key)) {
+                    return Ok(body);
+                }
+                let body = cached(key, &|| {
                     crate::timing::MARKDOWN.time(|| markdown::render(&page.source, &ctx))
                 });
-                keep(PageRef::Error(page), body)
+                keep(PageRef::Error(page), body, key)
             })
             .collect::<Result<_, E>>()?;
         let guides: Vec<RenderedBody> = self
@@ -193,10 +231,11 @@ impl Site {
                     schema: None,
                     highlight_cache,
                 };
-                let body = cached(&page.source, &|| {
+                let key = body_key(&page.source);
+                let body = cached(key, &|| {
                     crate::timing::MARKDOWN.time(|| markdown::render(&page.source, &ctx))
                 });
-                keep(PageRef::Guide(page), body)
+                keep(PageRef::Guide(page), body, key)
             })
             .collect::<Result<_, E>>()?;
         if let Some(c) = cache {
@@ -304,27 +343,45 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
     crate::output::guard(root, &output)?;
     let mut staging = None;
     let cache_dir = root.join(CACHE_DIR);
+    let loading = Instant::now();
     let caches = Caches {
         highlight: HighlightCache::load(&cache_dir),
+        stored: Some(PageStore::load(
+            &cache_dir,
+            &crate::output::normalize(&output),
+        )),
         ..Caches::default()
     };
+    let loaded = loading.elapsed();
     let mut report = build_into(root, &opts.load, &caches, || {
         staging = Some(Staging::begin(root, &output)?);
         Ok(staging.as_ref())
     })?;
+    report.stages.insert(0, ("caches", loaded));
+    report.elapsed += loaded;
     if let Some(s) = staging {
-        let swap = Instant::now();
+        let commit = Instant::now();
         report.output = s.commit()?;
-        report.stages.push(("swap", swap.elapsed()));
-        report.elapsed += swap.elapsed();
+        report.stages.push(("commit", commit.elapsed()));
+        report.elapsed += commit.elapsed();
     }
-    // The cache only saves time; a build never fails for it.
-    if let Err(e) = caches.highlight.save(&cache_dir) {
+    // The caches only save time; a build never fails for them.
+    let saving = Instant::now();
+    let saved = caches
+        .highlight
+        .save(&cache_dir)
+        .and_then(|()| match &caches.stored {
+            Some(store) => store.save(&cache_dir),
+            None => Ok(()),
+        });
+    if let Err(e) = saved {
         eprintln!(
-            "warning: cannot save the highlight cache in {}: {e}",
+            "warning: cannot save the build cache in {}: {e}",
             cache_dir.display()
         );
     }
+    report.stages.push(("save caches", saving.elapsed()));
+    report.elapsed += saving.elapsed();
     Ok(report)
 }
 
@@ -341,6 +398,8 @@ pub struct Caches {
     pub highlight: HighlightCache,
     /// Rendered pages (`serve`).
     pub pages: Option<Arc<PageCache>>,
+    /// Code pages of the previous build into the same folder (`build`).
+    pub stored: Option<PageStore>,
 }
 
 impl Caches {
@@ -350,6 +409,7 @@ impl Caches {
             bodies: Some(BodyCache::new()),
             highlight: HighlightCache::new(),
             pages: Some(Arc::new(PageCache::new())),
+            stored: None,
         }
     }
 }
@@ -393,7 +453,28 @@ pub fn build_into<'s, S: Sink + 's>(
     let renderer = PageRenderer::new(&site.config, &templates, &assets, &site.content);
     let links = site.content.link_map(&site.config);
     let written = std::sync::atomic::AtomicUsize::new(0);
-    let write_page = |page: PageRef<'_>, body: &RenderedBody| -> Result<(), Error> {
+    let stored = caches.stored.as_ref();
+    let reused = std::sync::atomic::AtomicUsize::new(0);
+    let page_key = |page: &crate::content::ErrorPage, body_key: u64| {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(&body_key.to_le_bytes());
+        h.update(&renderer.error_page_key(page).to_le_bytes());
+        h.digest()
+    };
+    let reuse = |page: &crate::content::ErrorPage, body_key: u64| -> Option<RenderedBody> {
+        let (store, out) = (stored?, sink?);
+        let key = page_key(page, body_key);
+        let kept = std::sync::atomic::AtomicUsize::new(0);
+        let (body, highlights) = store.reuse(&page.meta.code, key, |rel| {
+            kept.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            out.keep(rel)
+        })?;
+        caches.highlight.mark_used(highlights);
+        written.fetch_add(kept.into_inner(), std::sync::atomic::Ordering::Relaxed);
+        reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(body)
+    };
+    let write_page = |page: PageRef<'_>, body: &RenderedBody, body_key: u64| -> Result<(), Error> {
         let Some(out) = sink else { return Ok(()) };
         if body
             .diagnostics
@@ -403,7 +484,21 @@ pub fn build_into<'s, S: Sink + 's>(
             return Ok(());
         }
         let n = match page {
-            PageRef::Error(page) => write_error_page(&renderer, &links, page, body, out)?,
+            PageRef::Error(page) => {
+                let files = write_error_page(&renderer, &links, page, body, out)?;
+                let n = files.len();
+                if let Some(store) = stored {
+                    let (light, dark) = (&site.config.highlight.light, &site.config.highlight.dark);
+                    let highlights = body
+                        .code_blocks
+                        .iter()
+                        .map(|b| HighlightCache::block_key(&b.code, &b.lang, light, dark))
+                        .collect();
+                    let key = page_key(page, body_key);
+                    store.record(&page.meta.code, key, files, body, highlights);
+                }
+                n
+            }
             PageRef::Guide(page) => {
                 let html = renderer.guide(page, body)?;
                 out.write(&format!("{}index.html", page.rel_url), html.as_bytes())?;
@@ -413,12 +508,13 @@ pub fn build_into<'s, S: Sink + 's>(
         written.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     };
-    let (_, body_problems) = site.render_bodies_cached(
-        true,
-        caches.bodies.as_ref(),
-        Some(&caches.highlight),
-        Some(&write_page),
-    )?;
+    let hooks = BodyHooks {
+        cache: caches.bodies.as_ref(),
+        highlight_cache: Some(&caches.highlight),
+        consume: Some(&write_page),
+        reuse: Some(&reuse),
+    };
+    let (_, body_problems) = site.render_bodies_cached(true, hooks)?;
     problems.extend(body_problems);
     problems.sort();
     stage("markdown and pages", &mut stages);
@@ -435,7 +531,29 @@ pub fn build_into<'s, S: Sink + 's>(
     }
     files += written.into_inner();
     if let Some(out) = sink {
-        files += write_site_files(&site, &renderer, out)?;
+        let key = site_files_key(&site, &renderer);
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        let kept = stored.and_then(|store| {
+            store.reuse(SITE_FILES, key, |rel| {
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                out.keep(rel)
+            })
+        });
+        if kept.is_some() {
+            files += count.into_inner();
+        } else {
+            let written = write_site_files(&site, &renderer, out)?;
+            files += written.len();
+            if let Some(store) = stored {
+                store.record(
+                    SITE_FILES,
+                    key,
+                    written,
+                    &RenderedBody::default(),
+                    Vec::new(),
+                );
+            }
+        }
     }
     templates.finish_build();
     stage("site files", &mut stages);
@@ -443,6 +561,7 @@ pub fn build_into<'s, S: Sink + 's>(
         output: PathBuf::new(),
         error_pages: site.content.errors.len(),
         files,
+        reused_pages: reused.into_inner(),
         warnings: problems,
         elapsed: start.elapsed(),
         stages,
@@ -484,45 +603,48 @@ fn write_assets(site: &Site, theme: &Theme, out: &dyn Sink) -> Result<(AssetUrls
 }
 
 /// Writes one code's page, its Markdown version and its aliases'
-/// redirects; returns the count.
+/// redirects; returns their output-relative paths.
 fn write_error_page(
     renderer: &PageRenderer<'_>,
     links: &HashMap<String, String>,
     page: &crate::content::ErrorPage,
     body: &RenderedBody,
     out: &dyn Sink,
-) -> Result<usize, Error> {
+) -> Result<Vec<String>, Error> {
     let config = renderer.config;
     let html = renderer.error_page(page, body)?;
-    out.write(
-        &format!("{}index.html", config.error_rel(&page.meta.code)),
-        html.as_bytes(),
-    )?;
-    out.write(
-        &config.error_markdown_rel(&page.meta.code),
-        export::page_markdown(page, config, links).as_bytes(),
-    )?;
+    let mut files = Vec::with_capacity(2 + page.meta.aliases.len());
+    let rel = format!("{}index.html", config.error_rel(&page.meta.code));
+    out.write(&rel, html.as_bytes())?;
+    files.push(rel);
+    let rel = config.error_markdown_rel(&page.meta.code);
+    out.write(&rel, export::page_markdown(page, config, links).as_bytes())?;
+    files.push(rel);
     let summary = crate::render::ErrorSummary::new(page, config);
     for alias in &page.meta.aliases {
         let html = renderer.redirect(alias, &summary)?;
-        out.write(
-            &format!("{}index.html", config.error_rel(alias)),
-            html.as_bytes(),
-        )?;
+        let rel = format!("{}index.html", config.error_rel(alias));
+        out.write(&rel, html.as_bytes())?;
+        files.push(rel);
     }
-    Ok(2 + page.meta.aliases.len())
+    Ok(files)
 }
 
 /// Writes what is not one page's: the default home page, the catalog,
 /// `index.json` and its schema, the feed, `llms.txt`, 404 and the sitemap;
-/// returns the count.
+/// returns their output-relative paths.
 fn write_site_files(
     site: &Site,
     renderer: &PageRenderer<'_>,
     out: &dyn Sink,
-) -> Result<usize, Error> {
+) -> Result<Vec<String>, Error> {
     let config = &site.config;
-    let mut files = 0;
+    let mut files = Vec::new();
+    let mut put = |rel: String, bytes: &[u8]| -> Result<(), Error> {
+        out.write(&rel, bytes)?;
+        files.push(rel);
+        Ok(())
+    };
     let mut sitemap: Vec<String> = site
         .content
         .guides
@@ -530,34 +652,33 @@ fn write_site_files(
         .map(|g| g.rel_url.clone())
         .collect();
     if !site.content.guides.iter().any(|g| g.rel_url.is_empty()) {
-        out.write("index.html", renderer.default_home()?.as_bytes())?;
+        put("index.html".into(), renderer.default_home()?.as_bytes())?;
         sitemap.push(String::new());
-        files += 1;
     }
     let catalog_rel = config.catalog_rel();
-    out.write(
-        &format!("{catalog_rel}index.html"),
+    put(
+        format!("{catalog_rel}index.html"),
         renderer.catalog()?.as_bytes(),
     )?;
-    out.write(
-        &format!("{catalog_rel}index.json"),
+    put(
+        format!("{catalog_rel}index.json"),
         export::catalog_index_json(&renderer.summaries, config).as_bytes(),
     )?;
     let schema = export::index_schema(config);
-    out.write(
-        &export::index_schema_rel(config),
+    put(
+        export::index_schema_rel(config),
         // A `Value` always serialises.
         (serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n").as_bytes(),
     )?;
-    out.write(
-        &export::feed_rel(config),
+    put(
+        export::feed_rel(config),
         export::atom_feed(&renderer.summaries, config).as_bytes(),
     )?;
-    out.write(
-        "llms.txt",
+    put(
+        "llms.txt".into(),
         export::llms_txt(&site.content, &renderer.summaries, config).as_bytes(),
     )?;
-    out.write("404.html", renderer.not_found()?.as_bytes())?;
+    put("404.html".into(), renderer.not_found()?.as_bytes())?;
     sitemap.push(catalog_rel);
     sitemap.extend(
         site.content
@@ -566,6 +687,25 @@ fn write_site_files(
             .map(|e| config.error_rel(&e.meta.code)),
     );
     sitemap.sort();
-    out.write("sitemap.xml", renderer.sitemap(&sitemap)?.as_bytes())?;
-    Ok(files + 7)
+    put("sitemap.xml".into(), renderer.sitemap(&sitemap)?.as_bytes())?;
+    Ok(files)
+}
+
+/// The name under which the store records the site files (no code has a space).
+const SITE_FILES: &str = " site files";
+
+/// A key over everything [`write_site_files`] reads: every code's summary,
+/// the templates and settings, and the guides.
+fn site_files_key(site: &Site, renderer: &PageRenderer<'_>) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&renderer.catalog_key().to_le_bytes());
+    for g in &site.content.guides {
+        for part in [&g.rel_url, &g.title] {
+            h.update(part.as_bytes());
+            h.update(&[0]);
+        }
+        h.update(g.meta.description.as_deref().unwrap_or("").as_bytes());
+        h.update(&[1]);
+    }
+    h.digest()
 }

@@ -432,6 +432,61 @@ fn a_good_build_replaces_the_output_whole() {
     build(site.path());
     assert!(!out.join("stale.html").exists());
     assert!(!out.join("reference/errors/escape_me").exists());
+    assert!(!out.join("reference/errors/escape_me.md").exists());
+}
+
+#[test]
+fn an_updated_output_equals_a_fresh_build() {
+    let site = fixture("basic");
+    build(site.path());
+    let out = site.path().join("public");
+    // Changes of every kind: a page gone, a page new, a page edited, an
+    // alias whose folder becomes a file's place, and stray files.
+    std::fs::remove_file(site.path().join("content/errors/auth/escape_me.md")).unwrap();
+    write(
+        site.path(),
+        "content/errors/auth/token_expired.md",
+        "---\ncode: token_expired\ntitle: Token expired\nstatus: 401\ncategory: Auth\nsummary: The token is too old.\naliases: [escape_me]\n---\n\n## What this means\n\nGet a new token.\n",
+    );
+    let key = site.path().join("content/errors/auth/key_missing.md");
+    let text = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(&key, text.replace("Do not retry.", "Never retry.")).unwrap();
+    std::fs::create_dir_all(out.join("reference/errors/token_expired/index.html")).unwrap();
+    std::fs::write(
+        out.join("reference/errors/token_expired/index.html/x"),
+        "in the way",
+    )
+    .unwrap();
+    std::fs::write(out.join("reference/errors/token_expired.md.bak"), "stray").unwrap();
+    build(site.path());
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_out = fresh.path().join("public");
+    errdocs::build(
+        site.path(),
+        &errdocs::BuildOptions {
+            output: Some(fresh_out.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(snapshot(&out), snapshot(&fresh_out));
+    // No empty folders are left behind, and no staging folder beside it.
+    for entry in walkdir::WalkDir::new(&out).min_depth(1) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_dir() {
+            assert!(
+                std::fs::read_dir(entry.path()).unwrap().next().is_some(),
+                "{:?} is empty",
+                entry.path()
+            );
+        }
+    }
+    let beside: Vec<_> = std::fs::read_dir(site.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("errdocs-staging"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
 }
 
 #[test]
@@ -619,4 +674,97 @@ fn unchanged_files_keep_their_modification_time() {
     );
     assert!(errdocs::build(site.path(), &errdocs::BuildOptions::default()).is_err());
     assert_eq!(snapshot(&out), snap);
+}
+
+/// The output of a clean build of a copy of `root`'s sources (no cache, no
+/// previous output).
+fn fresh_snapshot(root: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let copy = tempfile::tempdir().unwrap();
+    for dir in ["content", "templates", "static"] {
+        if root.join(dir).is_dir() {
+            common::copy_tree(&root.join(dir), &copy.path().join(dir));
+        }
+    }
+    std::fs::copy(root.join("site.yaml"), copy.path().join("site.yaml")).unwrap();
+    let report = build(copy.path());
+    assert_eq!(report.reused_pages, 0);
+    snapshot(&copy.path().join("public"))
+}
+
+#[test]
+fn warm_builds_keep_unchanged_pages_and_match_a_clean_build() {
+    let site = fixture("basic");
+    let root = site.path();
+    let out = root.join("public");
+    assert_eq!(build(root).reused_pages, 0);
+    let highlights = root.join(".errdocs-cache/highlight-v1.bin");
+    let cached = std::fs::read(&highlights).unwrap();
+    // Nothing changed: every code page is kept, and so are the highlighted
+    // blocks they show.
+    assert_eq!(build(root).reused_pages, 3);
+    assert_eq!(snapshot(&out), fresh_snapshot(root));
+    assert_eq!(std::fs::read(&highlights).unwrap(), cached);
+
+    // A title that other pages show (key_missing relates to card_declined):
+    // both pages are rendered again.
+    let card = root.join("content/errors/billing/card_declined.md");
+    let text = std::fs::read_to_string(&card).unwrap();
+    std::fs::write(
+        &card,
+        text.replace("title: Card declined", "title: Card refused"),
+    )
+    .unwrap();
+    let report = build(root);
+    assert_eq!(report.reused_pages, 1, "only escape_me is untouched");
+    assert_eq!(snapshot(&out), fresh_snapshot(root));
+    let doc = page(&out, "reference/errors/card_declined/index.html");
+    assert_eq!(text_of(&doc, "h1"), "Card refused");
+
+    // A warning of a kept page is still reported (card_declined has a
+    // block in a language the highlighter does not know).
+    let report = build(root);
+    assert_eq!(report.reused_pages, 3);
+    assert!(report.warnings.iter().any(|d| d.rule == "unknown-language"));
+
+    // A heading that a kept page links to goes away: the link is reported.
+    std::fs::write(&card, text.replace("## Retry later", "## Try later")).unwrap();
+    match errdocs::build(root, &errdocs::BuildOptions::default()) {
+        Err(errdocs::Error::Content(problems)) => {
+            let broken: Vec<_> = problems
+                .iter()
+                .filter(|d| d.rule == "broken-anchor")
+                .collect();
+            assert_eq!(broken.len(), 1, "{problems:?}");
+            assert!(broken
+                .iter()
+                .any(|d| d.file.ends_with("content/errors/auth/key_missing.md")));
+        }
+        other => panic!("expected content errors, got {other:?}"),
+    }
+    std::fs::write(&card, &text).unwrap();
+
+    // A guide's new title shows in the site-wide files (llms.txt, navigation).
+    write(root, "content/guides/retries.md", "---\ntitle: Retrying safely\ndescription: When to try again.\n---\n\nRetry [declined cards](../errors/billing/card_declined.md) never.\n");
+    build(root);
+    assert_eq!(snapshot(&out), fresh_snapshot(root));
+    assert!(std::fs::read_to_string(out.join("llms.txt"))
+        .unwrap()
+        .contains("[Retrying safely]"));
+
+    // A page file changed by hand is written again.
+    build(root);
+    let file = out.join("reference/errors/escape_me/index.html");
+    std::fs::write(&file, "edited").unwrap();
+    let report = build(root);
+    assert_eq!(report.reused_pages, 2);
+    assert_eq!(snapshot(&out), fresh_snapshot(root));
+
+    // A template override renders every page again.
+    write(
+        root,
+        "templates/error.html",
+        "{% extends \"base.html\" %}{% block main %}<p>{{ error.code }}</p>{% endblock main %}",
+    );
+    assert_eq!(build(root).reused_pages, 0);
+    assert_eq!(snapshot(&out), fresh_snapshot(root));
 }
