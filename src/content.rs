@@ -591,6 +591,71 @@ pub fn is_ignored_name(name: &str) -> bool {
 /// Drafts are dropped unless `drafts` is set. The problems come back
 /// sorted, warnings included; pages with errors are left out of the content.
 pub fn load(root: &Path, config: &SiteConfig, drafts: bool) -> (Content, Diagnostics) {
+    load_with(root, config, drafts, None)
+}
+
+/// A file as loaded, and the size and modification time it had then.
+type Remembered<T> = (u64, std::time::SystemTime, Result<T, Vec<Diagnostic>>);
+
+/// Files loaded by earlier builds of one process (`serve`), by path: a file
+/// whose size and modification time did not change is not read again.
+#[derive(Debug, Default)]
+pub struct SourceMemo {
+    errors: std::sync::Mutex<HashMap<PathBuf, Remembered<ErrorPage>>>,
+    guides: std::sync::Mutex<HashMap<PathBuf, Remembered<GuidePage>>>,
+}
+
+impl SourceMemo {
+    /// An empty memo.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// `load(path)`, or what it gave last time if the file looks unchanged;
+/// only files of this load stay in `memo`.
+fn remembered<T: Clone>(
+    memo: Option<&std::sync::Mutex<HashMap<PathBuf, Remembered<T>>>>,
+    path: &Path,
+    load: impl FnOnce() -> Result<T, Vec<Diagnostic>>,
+) -> Result<T, Vec<Diagnostic>> {
+    let Some(memo) = memo else { return load() };
+    let stamp = std::fs::metadata(path)
+        .ok()
+        .and_then(|m| Some((m.len(), m.modified().ok()?)));
+    let lock = || memo.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((len, mtime)) = stamp {
+        if let Some((l, t, result)) = lock().get(path) {
+            if (*l, *t) == (len, mtime) {
+                return result.clone();
+            }
+        }
+    }
+    let result = load();
+    // A file changed within the last moments may change again within the
+    // same timestamp tick, unseen: it is read again next time.
+    let settled = |t: std::time::SystemTime| {
+        t.elapsed()
+            .is_ok_and(|age| age > std::time::Duration::from_secs(2))
+    };
+    match stamp {
+        Some((len, mtime)) if settled(mtime) => {
+            lock().insert(path.to_path_buf(), (len, mtime, result.clone()));
+        }
+        _ => {
+            lock().remove(path);
+        }
+    }
+    result
+}
+
+/// [`load`], taking files that did not change from `memo`.
+pub fn load_with(
+    root: &Path,
+    config: &SiteConfig,
+    drafts: bool,
+    memo: Option<&SourceMemo>,
+) -> (Content, Diagnostics) {
     let (files, mut problems) = markdown_files(root);
     let errors_prefix = format!("{}/", ERRORS_DIR);
     let content_root = root.join(CONTENT_DIR);
@@ -608,12 +673,25 @@ pub fn load(root: &Path, config: &SiteConfig, drafts: bool) -> (Content, Diagnos
 
     let error_results: Vec<_> = error_files
         .par_iter()
-        .map(|p| load_error(root, p))
+        .map(|p| remembered(memo.map(|m| &m.errors), p, || load_error(root, p)))
         .collect();
     let guide_results: Vec<_> = guide_files
         .par_iter()
-        .map(|p| load_guide(root, p))
+        .map(|p| remembered(memo.map(|m| &m.guides), p, || load_guide(root, p)))
         .collect();
+    if let Some(memo) = memo {
+        // Deleted files leave the memo.
+        let errors: HashSet<&PathBuf> = error_files.iter().copied().collect();
+        let guides: HashSet<&PathBuf> = guide_files.iter().copied().collect();
+        memo.errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|p, _| errors.contains(p));
+        memo.guides
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|p, _| guides.contains(p));
+    }
 
     let mut content = Content::default();
     let content_path = |p: &Path| {
@@ -894,6 +972,44 @@ pub fn resolve_relative(from: &str, target: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_source_memo_rereads_files_whose_stamp_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("content/errors/a.md");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let page = |title: &str| {
+            format!("---\ncode: a\ntitle: {title}\nstatus: 400\ncategory: C\nsummary: s\n---\n")
+        };
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let write = |text: &str, mtime: std::time::SystemTime| {
+            std::fs::write(&path, text).unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(mtime)
+                .unwrap();
+        };
+        let memo = SourceMemo::new();
+        let title = || {
+            let (content, _) = load_with(dir.path(), &SiteConfig::default(), false, Some(&memo));
+            content.errors[0].meta.title.clone()
+        };
+        write(&page("One"), hour_ago);
+        assert_eq!(title(), "One");
+        // Same size, same time: taken from the memo without reading.
+        write(&page("Two"), hour_ago);
+        assert_eq!(title(), "One");
+        // A new modification time: read again.
+        write(&page("Two"), hour_ago + std::time::Duration::from_secs(1));
+        assert_eq!(title(), "Two");
+        // A file changed just now is read every time until it settles.
+        write(&page("Six"), std::time::SystemTime::now());
+        assert_eq!(title(), "Six");
+        write(&page("Ten"), std::time::SystemTime::now());
+        assert_eq!(title(), "Ten");
+    }
 
     #[test]
     fn since_dates() {

@@ -21,16 +21,29 @@ pub trait Sink: Sync {
     }
 }
 
+/// Files of a site in memory, by output-relative path.
+pub type MemoryFiles = std::collections::HashMap<String, std::sync::Arc<[u8]>>;
+
 /// A site held in memory (for `serve`): output-relative path to bytes.
 #[derive(Debug, Default)]
 pub struct MemoryOutput {
-    files: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<[u8]>>>,
+    files: std::sync::Mutex<MemoryFiles>,
+    /// The previous build's files, which this one may keep.
+    previous: std::sync::Arc<MemoryFiles>,
 }
 
 impl MemoryOutput {
     /// An empty site.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty site that may keep files of `previous`.
+    pub fn updating(previous: std::sync::Arc<MemoryFiles>) -> Self {
+        MemoryOutput {
+            previous,
+            ..Self::default()
+        }
     }
 
     /// The files written, by output-relative path.
@@ -44,6 +57,16 @@ impl Sink for MemoryOutput {
         let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
         files.insert(rel.trim_start_matches('/').to_string(), bytes.into());
         Ok(())
+    }
+
+    fn keep(&self, rel: &str) -> bool {
+        let rel = rel.trim_start_matches('/');
+        let Some(bytes) = self.previous.get(rel) else {
+            return false;
+        };
+        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        files.insert(rel.to_string(), std::sync::Arc::clone(bytes));
+        true
     }
 }
 

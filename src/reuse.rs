@@ -51,8 +51,10 @@ struct StoreFile {
 /// The pages of the previous build, and those of this one as it goes.
 #[derive(Debug, Default)]
 pub struct PageStore {
-    output: PathBuf,
-    previous: HashMap<String, StoredPage>,
+    /// The output folder, whose files are checked before a page is kept;
+    /// none for a site in memory (`serve`), whose files only errdocs writes.
+    output: Option<PathBuf>,
+    previous: std::sync::RwLock<HashMap<String, StoredPage>>,
     current: Mutex<HashMap<String, StoredPage>>,
     /// Whether this build rendered a page, so its record differs.
     changed: std::sync::atomic::AtomicBool,
@@ -69,8 +71,8 @@ impl PageStore {
     /// there is none, it is damaged, or it describes another folder or
     /// another errdocs version.
     pub fn load(cache_dir: &Path, output: &Path) -> Self {
-        let mut store = PageStore {
-            output: output.to_path_buf(),
+        let store = PageStore {
+            output: Some(output.to_path_buf()),
             ..Default::default()
         };
         let Ok(text) = std::fs::read(cache_dir.join(STORE_FILE)) else {
@@ -78,7 +80,7 @@ impl PageStore {
         };
         if let Ok(file) = serde_json::from_slice::<StoreFile>(&text) {
             if file.output == output && file.errdocs == env!("CARGO_PKG_VERSION") {
-                store.previous = file.pages;
+                *store.previous_mut() = file.pages;
             }
         }
         store
@@ -94,11 +96,13 @@ impl PageStore {
         code: &str,
         key: u64,
         keep: impl Fn(&str) -> bool,
-    ) -> Option<(RenderedBody, &[u64])> {
-        let page = self.previous.get(code).filter(|p| p.key == key)?;
-        let intact = page.files.iter().all(|f| {
-            std::fs::symlink_metadata(self.output.join(&f.rel))
-                .is_ok_and(|m| m.is_file() && m.len() == f.len && mtime_ns(&m) == Some(f.mtime_ns))
+    ) -> Option<(RenderedBody, Vec<u64>)> {
+        let previous = self.previous.read().unwrap_or_else(|p| p.into_inner());
+        let page = previous.get(code).filter(|p| p.key == key)?;
+        let intact = page.files.iter().all(|f| match &self.output {
+            Some(out) => std::fs::symlink_metadata(out.join(&f.rel))
+                .is_ok_and(|m| m.is_file() && m.len() == f.len && mtime_ns(&m) == Some(f.mtime_ns)),
+            None => true,
         });
         if !intact || !page.files.iter().all(|f| keep(&f.rel)) {
             return None;
@@ -121,7 +125,7 @@ impl PageStore {
                 .collect(),
             ..RenderedBody::default()
         };
-        Some((body, &page.highlights))
+        Some((body, page.highlights.clone()))
     }
 
     /// Records a page this build rendered: its key, its files, its body and
@@ -163,6 +167,27 @@ impl PageStore {
         self.lock().insert(code.to_string(), page);
     }
 
+    /// A store for a site held in memory (`serve`): each build's record
+    /// becomes the next one's previous when it succeeds.
+    pub fn in_memory() -> Self {
+        Self::default()
+    }
+
+    /// Ends a build of a site in memory: a successful one's pages become
+    /// those the next build may keep; a failed one's are forgotten.
+    pub fn finish_in_memory(&self, succeeded: bool) {
+        let current = std::mem::take(&mut *self.lock());
+        if succeeded {
+            *self.previous_mut() = current;
+        }
+        self.changed
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn previous_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, StoredPage>> {
+        self.previous.write().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, StoredPage>> {
         self.current.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -170,16 +195,19 @@ impl PageStore {
     /// Writes this build's record into `cache_dir`, once its output is in
     /// place: each file's size and modification time are read now.
     pub fn save(&self, cache_dir: &Path) -> std::io::Result<()> {
+        let Some(output) = &self.output else {
+            return Ok(());
+        };
         let mut pages = std::mem::take(&mut *self.lock());
         // Every page kept, none gone: the record on disk is still right.
         if !self.changed.load(std::sync::atomic::Ordering::Relaxed)
-            && pages.len() == self.previous.len()
+            && pages.len() == self.previous_mut().len()
         {
             return Ok(());
         }
         pages.retain(|_, page| {
             page.files.iter_mut().all(|f| {
-                let Ok(meta) = std::fs::symlink_metadata(self.output.join(&f.rel)) else {
+                let Ok(meta) = std::fs::symlink_metadata(output.join(&f.rel)) else {
                     return false;
                 };
                 f.len = meta.len();
@@ -188,7 +216,7 @@ impl PageStore {
         });
         let file = StoreFile {
             errdocs: env!("CARGO_PKG_VERSION").to_string(),
-            output: self.output.clone(),
+            output: output.clone(),
             pages,
         };
         let bytes = serde_json::to_vec(&file).map_err(std::io::Error::other)?;

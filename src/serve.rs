@@ -115,8 +115,12 @@ impl LiveSite {
     /// Rebuilds after `changed` paths changed; returns a one-line report.
     pub fn rebuild(&self, changed: &BTreeSet<PathBuf>) -> String {
         let start = Instant::now();
-        let memory = MemoryOutput::new();
+        let previous = Arc::clone(&self.files.read().unwrap_or_else(|p| p.into_inner()));
+        let memory = MemoryOutput::updating(previous);
         let result = build_into(&self.root, &self.load, &self.caches, || Ok(Some(&memory)));
+        if let Some(store) = &self.caches.stored {
+            store.finish_in_memory(result.is_ok());
+        }
         let what = describe(&self.root, changed);
         let css_only = !changed.is_empty()
             && changed.iter().all(|p| {

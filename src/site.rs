@@ -109,12 +109,21 @@ impl Site {
     /// problems come back beside the pages that did load, so that later
     /// stages can report theirs too in the same run.
     pub fn load(root: &Path, opts: &LoadOptions) -> Result<(Site, Diagnostics), Error> {
+        Self::load_with(root, opts, None)
+    }
+
+    /// [`Site::load`], taking unchanged files from `memo`.
+    pub fn load_with(
+        root: &Path,
+        opts: &LoadOptions,
+        memo: Option<&content::SourceMemo>,
+    ) -> Result<(Site, Diagnostics), Error> {
         let mut config = SiteConfig::load(root)?;
         if let Some(url) = &opts.base_url {
             config = config.with_base_url(url)?;
         }
         let response_schema = config.response_schema(root)?.map(Arc::new);
-        let (content, problems) = content::load(root, &config, opts.drafts);
+        let (content, problems) = content::load_with(root, &config, opts.drafts, memo);
         Ok((
             Site {
                 root: root.to_path_buf(),
@@ -398,8 +407,11 @@ pub struct Caches {
     pub highlight: HighlightCache,
     /// Rendered pages (`serve`).
     pub pages: Option<Arc<PageCache>>,
-    /// Code pages of the previous build into the same folder (`build`).
+    /// Code pages of the previous build into the same folder (`build`), or
+    /// in memory (`serve`).
     pub stored: Option<PageStore>,
+    /// Content files as loaded by earlier builds (`serve`).
+    pub sources: Option<content::SourceMemo>,
 }
 
 impl Caches {
@@ -409,7 +421,8 @@ impl Caches {
             bodies: Some(BodyCache::new()),
             highlight: HighlightCache::new(),
             pages: Some(Arc::new(PageCache::new())),
-            stored: None,
+            stored: Some(PageStore::in_memory()),
+            sources: Some(content::SourceMemo::new()),
         }
     }
 }
@@ -435,7 +448,7 @@ pub fn build_into<'s, S: Sink + 's>(
         templates = templates.with_cache(Arc::clone(pages));
     }
     stage("theme", &mut stages);
-    let (site, mut problems) = Site::load(root, load)?;
+    let (site, mut problems) = Site::load_with(root, load, caches.sources.as_ref())?;
     stage("load", &mut stages);
     crate::timing::reset();
     // Pages are written as their bodies are rendered; a build that then
@@ -469,7 +482,7 @@ pub fn build_into<'s, S: Sink + 's>(
             kept.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             out.keep(rel)
         })?;
-        caches.highlight.mark_used(highlights);
+        caches.highlight.mark_used(&highlights);
         written.fetch_add(kept.into_inner(), std::sync::atomic::Ordering::Relaxed);
         reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Some(body)

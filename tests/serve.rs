@@ -504,3 +504,61 @@ fn a_cached_rebuild_equals_a_clean_build() {
         "and this build's pages only"
     );
 }
+
+#[test]
+fn a_rebuild_keeping_unchanged_pages_equals_a_clean_build() {
+    use errdocs::output::{MemoryFiles, MemoryOutput};
+    use errdocs::site::{build_into, Caches};
+    use std::sync::Arc;
+
+    let site = fixture("basic");
+    let root = site.path();
+    let load = errdocs::LoadOptions {
+        base_url: Some("http://127.0.0.1:9999".into()),
+        drafts: false,
+    };
+    let caches = Caches::in_memory();
+    // As `serve` does: each build may keep the last good build's files.
+    let rebuild = |previous: Arc<MemoryFiles>| {
+        let memory = MemoryOutput::updating(previous);
+        let report = build_into(root, &load, &caches, || Ok(Some(&memory))).unwrap();
+        caches.stored.as_ref().unwrap().finish_in_memory(true);
+        (report.reused_pages, Arc::new(memory.into_files()))
+    };
+    let clean = || {
+        let memory = MemoryOutput::new();
+        build_into(root, &load, &Caches::default(), || Ok(Some(&memory))).unwrap();
+        memory.into_files()
+    };
+    let (reused, first) = rebuild(Arc::default());
+    assert_eq!(reused, 0);
+    let (reused, second) = rebuild(Arc::clone(&first));
+    assert_eq!(reused, 3);
+    assert_eq!(*second, *first);
+    // One page's body, another's title (shown on a third), a new page.
+    let key = root.join("content/errors/auth/key_missing.md");
+    let text = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(&key, text.replace("Do not retry.", "Never retry.")).unwrap();
+    let card = root.join("content/errors/billing/card_declined.md");
+    let text = std::fs::read_to_string(&card).unwrap();
+    std::fs::write(
+        &card,
+        text.replace("title: Card declined", "title: Card refused"),
+    )
+    .unwrap();
+    write(
+        root,
+        "content/errors/billing/new_one.md",
+        "---\ncode: new_one\ntitle: New\nstatus: 400\ncategory: Billing\nsummary: s\n---\n\nSee [key](../auth/key_missing.md#quick-fix).\n",
+    );
+    let (_, third) = rebuild(Arc::clone(&second));
+    let expected = clean();
+    let mut keys: Vec<_> = third.keys().collect();
+    keys.sort();
+    let mut want: Vec<_> = expected.keys().collect();
+    want.sort();
+    assert_eq!(keys, want);
+    for (k, v) in &expected {
+        assert!(third[k] == *v, "{k} differs from a clean build");
+    }
+}
