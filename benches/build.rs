@@ -1,16 +1,29 @@
 //! Build benchmark: generates sites of 1,000 and 10,000 error pages and
-//! times the `errdocs` binary on them: cold and warm builds, `check`, and
-//! start-up on a one-page site. Prints wall time (median of the runs),
+//! times the `errdocs` binary on them: cold builds (no cache, no output),
+//! warm builds (nothing changed), builds after one page's edit, `check`,
+//! and start-up on a one-page site. Prints wall time (median of the runs),
 //! pages per second, peak RSS and errdocs' own per-stage breakdown.
 //!
 //! `cargo bench --bench build`; `ERRDOCS_BENCH_SIZES=1000` and
-//! `ERRDOCS_BENCH_RUNS=5` change what runs; `ERRDOCS_BENCH_CORPUS=DIR`
+//! `ERRDOCS_BENCH_RUNS=5` change what runs, `ERRDOCS_BENCH_DIR=/dev/shm`
+//! where it runs; `ERRDOCS_BENCH_CORPUS=DIR`
 //! only writes a site of the first size into `DIR` (for profiling).
 
 mod corpus;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// A temporary folder for sites and outputs: under `ERRDOCS_BENCH_DIR`
+/// when set (e.g. a tmpfs, to leave the disk out of the figures), else in
+/// the system's temporary folder.
+fn bench_dir() -> tempfile::TempDir {
+    match std::env::var_os("ERRDOCS_BENCH_DIR") {
+        Some(dir) => tempfile::tempdir_in(dir),
+        None => tempfile::tempdir(),
+    }
+    .expect("temp dir")
+}
 
 /// One run of the binary: wall time, peak RSS in MiB, standard error.
 struct Run {
@@ -78,7 +91,7 @@ fn report(label: &str, pages: usize, r: &Run, extra: &str) {
 }
 
 fn bench_size(pages: usize, runs: usize) {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = bench_dir();
     let root = dir.path().join("site");
     corpus::generate(&root, pages).expect("generate corpus");
     let root_s = root.to_str().unwrap();
@@ -86,12 +99,29 @@ fn bench_size(pages: usize, runs: usize) {
     let out_s = out.to_str().unwrap();
     let cache = root.join(".errdocs-cache");
 
+    // Cold: no cache and no previous output, as on a fresh CI machine. Each
+    // run writes a new folder, removed only at the end: creating tens of
+    // thousands of files right after deleting as many is slow on ext4 for
+    // reasons of its own, which would swamp what errdocs does.
     let cold: Vec<Run> = (0..runs)
-        .map(|_| {
+        .map(|i| {
             let _ = std::fs::remove_dir_all(&cache);
-            run(&["build", "-r", root_s, "-o", out_s, "--timings"])
+            let fresh = dir.path().join(format!("cold-{i}"));
+            run(&[
+                "build",
+                "-r",
+                root_s,
+                "-o",
+                fresh.to_str().unwrap(),
+                "--timings",
+            ])
         })
         .collect();
+    for i in 0..runs {
+        let _ = std::fs::remove_dir_all(dir.path().join(format!("cold-{i}")));
+    }
+    // The warm builds start from the last cold build's cache, into `out`.
+    run(&["build", "-r", root_s, "-o", out_s]);
     let cold = median(cold);
     report(
         &format!("build, cold, {pages} pages"),
@@ -110,6 +140,22 @@ fn bench_size(pages: usize, runs: usize) {
         pages,
         &warm,
         &timings(&warm.stderr),
+    );
+
+    // One page edited between builds, as in a pull request.
+    let edited = median(
+        (0..runs)
+            .map(|i| {
+                corpus::edit_one_page(&root, i).expect("edit a page");
+                run(&["build", "-r", root_s, "-o", out_s, "--timings"])
+            })
+            .collect(),
+    );
+    report(
+        &format!("build, 1 edit, {pages} pages"),
+        pages,
+        &edited,
+        &timings(&edited.stderr),
     );
 
     let check = median((0..runs).map(|_| run(&["check", "-r", root_s])).collect());
@@ -154,7 +200,7 @@ fn main() {
             .unwrap_or(1)
     );
 
-    let one = tempfile::tempdir().expect("temp dir");
+    let one = bench_dir();
     corpus::generate(one.path(), 1).expect("generate");
     let startup = median(
         (0..runs.max(5))

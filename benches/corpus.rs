@@ -163,6 +163,24 @@ pub fn generate(root: &Path, pages: usize) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Edits the body of page 0 (a sentence that says which edit it is), as a
+/// writer would between two builds.
+pub fn edit_one_page(root: &Path, edit: usize) -> std::io::Result<()> {
+    let (_, slug) = category(0);
+    let path = root
+        .join("content/errors")
+        .join(slug)
+        .join(format!("{}.md", code_name(0)));
+    let text = std::fs::read_to_string(&path)?;
+    let body_start = text.find("\n## ").unwrap_or(text.len());
+    let (head, body) = text.split_at(body_start);
+    let body = match body.find("\nEdit ") {
+        Some(i) => &body[..i],
+        None => body,
+    };
+    std::fs::write(&path, format!("{head}{body}\nEdit {edit} of this page.\n"))
+}
+
 /// The code of page `j`, or of its neighbour when `j` is the page itself.
 fn code_of(j: usize, me: usize) -> String {
     if j == me {

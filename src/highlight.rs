@@ -144,7 +144,7 @@ fn push_span(out: &mut String, text: &mut String, class: &str) {
 }
 
 /// The theme pair, and the classes of each scope stack under it.
-type ClassCache = (String, HashMap<Vec<Scope>, Rc<str>>);
+type ClassCache = (String, FastMap<Vec<Scope>, Rc<str>>);
 
 thread_local! {
     /// Classes by scope stack, for the theme pair they were computed for:
@@ -168,9 +168,13 @@ struct LineParse {
 /// so most lines of a new block were already parsed in an earlier one.
 #[derive(Default)]
 struct LineMemo {
-    lines: HashMap<(usize, Box<str>), Vec<LineParse>>,
+    /// By syntax (its address), then by line.
+    lines: HashMap<usize, FastMap<Box<str>, Vec<LineParse>>>,
     entries: usize,
 }
+
+/// A map keyed by this process's own data: a fast unkeyed hash will do.
+type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// At this many remembered lines the memo keeps only the lines that were
 /// used again (the shared lines of snippets), bounding memory: lines seen
@@ -184,11 +188,8 @@ impl LineMemo {
         state: &mut ParseState,
         line: &str,
     ) -> Option<Rc<[(usize, ScopeStackOp)]>> {
-        let key = (
-            syntax as *const SyntaxReference as usize,
-            Box::<str>::from(line),
-        );
-        if let Some(seen) = self.lines.get_mut(&key) {
+        let syntax_id = syntax as *const SyntaxReference as usize;
+        if let Some(seen) = self.lines.get_mut(&syntax_id).and_then(|l| l.get_mut(line)) {
             if let Some(p) = seen.iter_mut().find(|p| &p.before == state) {
                 p.hit = true;
                 *state = p.after.clone();
@@ -201,7 +202,8 @@ impl LineMemo {
             self.trim();
         }
         self.entries += 1;
-        self.lines.entry(key).or_default().push(LineParse {
+        let lines = self.lines.entry(syntax_id).or_default();
+        lines.entry(line.into()).or_default().push(LineParse {
             before,
             ops: Rc::clone(&ops),
             after: state.clone(),
@@ -213,11 +215,18 @@ impl LineMemo {
     /// Keeps the lines used again since the last trim; all go when those
     /// alone fill half the memo.
     fn trim(&mut self) {
-        for parses in self.lines.values_mut() {
-            parses.retain_mut(|p| std::mem::take(&mut p.hit));
+        for lines in self.lines.values_mut() {
+            for parses in lines.values_mut() {
+                parses.retain_mut(|p| std::mem::take(&mut p.hit));
+            }
+            lines.retain(|_, parses| !parses.is_empty());
         }
-        self.lines.retain(|_, parses| !parses.is_empty());
-        self.entries = self.lines.values().map(Vec::len).sum();
+        self.entries = self
+            .lines
+            .values()
+            .flat_map(|l| l.values())
+            .map(Vec::len)
+            .sum();
         if self.entries >= LINE_MEMO_LIMIT / 2 {
             self.lines.clear();
             self.entries = 0;
@@ -243,7 +252,7 @@ fn highlight_inner(code: &str, lang: &str, light: &str, dark: &str) -> Option<St
     CLASSES.with(|cell| {
         let mut cache = cell.borrow_mut();
         if cache.0 != pair {
-            *cache = (pair, HashMap::new());
+            *cache = (pair, FastMap::default());
         }
         let classes = &mut cache.1;
         let mut class_of = |stack: &ScopeStack| -> Rc<str> {
