@@ -456,8 +456,17 @@ impl HighlightCache {
         }
         if fresh.spill.is_none() {
             let path = dir.join(format!("{CACHE_FILE}.{}.new", std::process::id()));
-            match std::fs::create_dir_all(dir).and_then(|()| std::fs::File::create(&path)) {
-                Ok(file) => fresh.spill = Some((path, std::io::BufWriter::new(file))),
+            // The spill file starts like a cache file, so that a build with
+            // nothing to keep from the old one can simply rename it.
+            let created = std::fs::create_dir_all(dir)
+                .and_then(|()| std::fs::File::create(&path))
+                .and_then(|file| {
+                    let mut out = std::io::BufWriter::new(file);
+                    std::io::Write::write_all(&mut out, CACHE_MAGIC)?;
+                    Ok(out)
+                });
+            match created {
+                Ok(out) => fresh.spill = Some((path, out)),
                 Err(_) => fresh.failed = true,
             }
         }
@@ -497,6 +506,14 @@ impl HighlightCache {
                 return Ok(());
             }
             std::fs::create_dir_all(dir)?;
+            let keeps_old = entries.known.keys().any(|k| used.contains(k));
+            let mut spill = spill;
+            if !keeps_old && fresh.memory.is_empty() {
+                if let Some((path, spilled)) = spill.take() {
+                    drop(spilled.into_inner().map_err(|e| e.into_error())?);
+                    return std::fs::rename(&path, dir.join(CACHE_FILE));
+                }
+            }
             let tmp = dir.join(format!("{CACHE_FILE}.{}.tmp", std::process::id()));
             let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
             std::io::Write::write_all(&mut out, CACHE_MAGIC)?;
@@ -510,7 +527,13 @@ impl HighlightCache {
             }
             if let Some((path, spilled)) = spill {
                 drop(spilled.into_inner().map_err(|e| e.into_error())?);
-                std::io::copy(&mut std::fs::File::open(&path)?, &mut out)?;
+                let mut file = std::fs::File::open(&path)?;
+                // Past the spill file's own header.
+                std::io::Seek::seek(
+                    &mut file,
+                    std::io::SeekFrom::Start(CACHE_MAGIC.len() as u64),
+                )?;
+                std::io::copy(&mut file, &mut out)?;
             }
             drop(out.into_inner().map_err(|e| e.into_error())?);
             std::fs::rename(&tmp, dir.join(CACHE_FILE))
@@ -775,6 +798,25 @@ mod tests {
             1,
             "unused entries dropped"
         );
+        // Kept entries and new ones together; no spill file stays behind.
+        let third = HighlightCache::load(dir.path());
+        assert_eq!(
+            third.highlight("x = 1\n", "python", "InspiredGitHub", "base16-ocean.dark"),
+            a
+        );
+        let c = third.highlight("z = 3\n", "python", "InspiredGitHub", "base16-ocean.dark");
+        third.save(dir.path()).unwrap();
+        let fourth = HighlightCache::load(dir.path());
+        assert_eq!(fourth.entries().known.len(), 2);
+        let z =
+            HighlightCache::block_key("z = 3\n", "python", "InspiredGitHub", "base16-ocean.dark");
+        assert_eq!(fourth.entries().html(z), Some(c.as_str()));
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != CACHE_FILE)
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
         // Another theme is another key.
         assert!(!again
             .entries()

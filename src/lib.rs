@@ -5,6 +5,7 @@
 //! files) → [`markdown`] and [`highlight`] (bodies to HTML) → [`render`]
 //! (templates of the [`theme`]) → [`output`] (the output folder);
 //! [`export`] makes the outputs for machines from the same content.
+//! [`reuse`] keeps the pages of the previous build that did not change.
 //! [`site`] strings the stages together for `build`; [`check`] runs them
 //! without writing, [`explain`] prints one page in a terminal, and
 //! [`scaffold`] writes new sites and error files.
