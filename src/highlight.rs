@@ -80,16 +80,22 @@ pub fn is_known_language(lang: &str) -> bool {
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+    let mut plain = 0;
+    // The characters replaced are ASCII, so byte positions are char boundaries.
+    for (i, b) in text.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&text[plain..i]);
+        out.push_str(entity);
+        plain = i + 1;
     }
+    out.push_str(&text[plain..]);
     out
 }
 
@@ -765,6 +771,17 @@ mod tests {
         let _ = hl(&many);
         assert_eq!(hl(second), fresh);
         LINES.with(|memo| assert!(memo.borrow().entries <= LINE_MEMO_LIMIT));
+    }
+
+    #[test]
+    fn escapes_the_five_characters_and_keeps_the_rest() {
+        assert_eq!(
+            escape_html("<a href=\"x\">it's</a> & ünïcødé → ok"),
+            "&lt;a href=&quot;x&quot;&gt;it&#39;s&lt;/a&gt; &amp; ünïcødé → ok"
+        );
+        assert_eq!(escape_html(""), "");
+        assert_eq!(escape_html("&&"), "&amp;&amp;");
+        assert_eq!(escape_html("plain"), "plain");
     }
 
     #[test]
