@@ -84,25 +84,21 @@ struct Style {
 }
 
 impl Style {
+    /// `text` in the SGR style `code` (`1` bold, `33` yellow, …).
     fn wrap(&self, code: &str, text: &str) -> String {
+        format!("{}{text}{}", self.on(code), self.off())
+    }
+
+    /// The escape that starts the SGR style `code`.
+    fn on(&self, code: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("\x1b[{code}m")
         } else {
-            text.to_string()
+            String::new()
         }
     }
-    fn on(&self, code: &str) -> &'static str {
-        if !self.color {
-            return "";
-        }
-        match code {
-            "1" => "\x1b[1m",
-            "3" => "\x1b[3m",
-            "33" => "\x1b[33m",
-            "4" => "\x1b[4m",
-            _ => "",
-        }
-    }
+
+    /// The escape that ends any style.
     fn off(&self) -> &'static str {
         if self.color {
             "\x1b[0m"
@@ -243,9 +239,9 @@ impl Writer<'_> {
                     self.inline.push_str(hashes);
                     self.inline.push(' ');
                 } else if level <= HeadingLevel::H2 {
-                    self.inline.push_str("\x1b[1;36m");
+                    self.inline.push_str(&s.on("1;36"));
                 } else {
-                    self.inline.push_str("\x1b[1m");
+                    self.inline.push_str(&s.on("1"));
                 }
             }
             Event::End(TagEnd::Heading(_)) => {
@@ -364,8 +360,8 @@ impl Writer<'_> {
                     self.inline.push('`');
                 }
             }
-            Event::Start(Tag::Emphasis) => self.inline.push_str(s.on("3")),
-            Event::Start(Tag::Strong) => self.inline.push_str(s.on("1")),
+            Event::Start(Tag::Emphasis) => self.inline.push_str(&s.on("3")),
+            Event::Start(Tag::Strong) => self.inline.push_str(&s.on("1")),
             Event::End(TagEnd::Emphasis | TagEnd::Strong) => self.inline.push_str(s.off()),
             Event::Start(Tag::Link { dest_url, .. }) => {
                 let dest = crate::export::absolute_link(
@@ -376,7 +372,7 @@ impl Writer<'_> {
                 )
                 .unwrap_or_else(|| dest_url.to_string());
                 self.link_dest.push(dest);
-                self.inline.push_str(s.on("4"));
+                self.inline.push_str(&s.on("4"));
             }
             Event::End(TagEnd::Link) => {
                 self.inline.push_str(s.off());
@@ -407,7 +403,7 @@ impl Writer<'_> {
                 if lower.contains("<summary") {
                     self.flush();
                     self.blank();
-                    self.inline.push_str(s.on("1"));
+                    self.inline.push_str(&s.on("1"));
                     self.inline.push_str(strip_tags(&html).trim());
                     self.inline.push_str(s.off());
                     if lower.contains("</summary>") {

@@ -226,7 +226,7 @@ pub(crate) fn absolute_link(
     if dest.starts_with('#') {
         return Some(format!("{page_url}{dest}"));
     }
-    if dest.starts_with("//") {
+    if crate::markdown::is_external(dest) {
         return None;
     }
     if let Some(path) = dest.strip_prefix('/') {
@@ -237,15 +237,6 @@ pub(crate) fn absolute_link(
             .map(|p| p.trim_start_matches('/'))
             .unwrap_or(path);
         return Some(config.absolute_url(rel));
-    }
-    let has_scheme = dest.split_once(':').is_some_and(|(scheme, _)| {
-        !scheme.is_empty()
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    });
-    if has_scheme {
-        return None;
     }
     let (path, fragment) = match dest.split_once('#') {
         Some((p, f)) => (p, Some(f)),

@@ -678,13 +678,7 @@ impl<'a> Renderer<'a, '_> {
             }
             return dest.clone();
         }
-        let is_external = d.starts_with("//")
-            || d.split_once(':').is_some_and(|(scheme, _)| {
-                !scheme.is_empty()
-                    && scheme
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-            });
+        let is_external = is_external(d);
         let (path, fragment) = match d.split_once('#') {
             Some((p, f)) => (p, Some(f)),
             None => (d, None),
@@ -759,6 +753,18 @@ fn alert_kind(kind: BlockQuoteKind) -> (&'static str, &'static str) {
 }
 
 /// Decodes `%XX` escapes; anything malformed is kept as written.
+/// True for a link that leaves the site: `//host/…` or one with a scheme
+/// (`https:`, `mailto:`).
+pub(crate) fn is_external(dest: &str) -> bool {
+    dest.starts_with("//")
+        || dest.split_once(':').is_some_and(|(scheme, _)| {
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        })
+}
+
 pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

@@ -48,6 +48,17 @@ struct StoreFile {
     pages: HashMap<String, StoredPage>,
 }
 
+/// A page kept from the previous build.
+#[derive(Debug)]
+pub struct KeptPage {
+    /// What the checks need of its body.
+    pub body: RenderedBody,
+    /// The highlight cache keys of its code blocks, which it still shows.
+    pub highlights: Vec<u64>,
+    /// How many files it has.
+    pub files: usize,
+}
+
 /// The pages of the previous build, and those of this one as it goes.
 #[derive(Debug, Default)]
 pub struct PageStore {
@@ -86,17 +97,19 @@ impl PageStore {
         store
     }
 
+    /// True when the previous build recorded `code`'s page.
+    pub fn has(&self, code: &str) -> bool {
+        self.previous
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(code)
+    }
+
     /// What the checks need of the body of `code`'s page, when the previous
     /// build wrote that page with the same `key` and its files are still as
     /// it left them; the page is then carried over to this build's record.
-    /// `keep` is called with each of its files. Also gives the highlight
-    /// cache keys of its code blocks, which the page still shows.
-    pub fn reuse(
-        &self,
-        code: &str,
-        key: u64,
-        keep: impl Fn(&str) -> bool,
-    ) -> Option<(RenderedBody, Vec<u64>)> {
+    /// `keep` is called with each of its files.
+    pub fn reuse(&self, code: &str, key: u64, keep: impl Fn(&str) -> bool) -> Option<KeptPage> {
         let previous = self.previous.read().unwrap_or_else(|p| p.into_inner());
         let page = previous.get(code).filter(|p| p.key == key)?;
         let intact = page.files.iter().all(|f| match &self.output {
@@ -125,7 +138,11 @@ impl PageStore {
                 .collect(),
             ..RenderedBody::default()
         };
-        Some((body, page.highlights.clone()))
+        Some(KeptPage {
+            body,
+            highlights: page.highlights.clone(),
+            files: page.files.len(),
+        })
     }
 
     /// Records a page this build rendered: its key, its files, its body and

@@ -118,6 +118,12 @@ impl Site {
         opts: &LoadOptions,
         memo: Option<&content::SourceMemo>,
     ) -> Result<(Site, Diagnostics), Error> {
+        if !root.is_dir() {
+            return Err(Error::Usage(format!(
+                "the site root {} is not a folder; pass the folder that holds content/ with -r",
+                root.display()
+            )));
+        }
         let mut config = SiteConfig::load(root)?;
         if let Some(url) = &opts.base_url {
             config = config.with_base_url(url)?;
@@ -170,8 +176,17 @@ impl Site {
             reuse,
         } = hooks;
         let links = self.content.link_map(&self.config);
-        let salt = self.cache_salt(&links, highlight);
+        // Keys only matter to the hooks; `check` needs none.
+        let keyed = cache.is_some() || consume.is_some() || reuse.is_some();
+        let salt = if keyed {
+            self.cache_salt(&links, highlight)
+        } else {
+            0
+        };
         let body_key = |source: &crate::content::SourceFile| {
+            if !keyed {
+                return 0;
+            }
             let mut h = xxhash_rust::xxh3::Xxh3::new();
             h.update(&salt.to_le_bytes());
             h.update(source.content_path.as_bytes());
@@ -476,16 +491,15 @@ pub fn build_into<'s, S: Sink + 's>(
     };
     let reuse = |page: &crate::content::ErrorPage, body_key: u64| -> Option<RenderedBody> {
         let (store, out) = (stored?, sink?);
+        if !store.has(&page.meta.code) {
+            return None;
+        }
         let key = page_key(page, body_key);
-        let kept = std::sync::atomic::AtomicUsize::new(0);
-        let (body, highlights) = store.reuse(&page.meta.code, key, |rel| {
-            kept.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            out.keep(rel)
-        })?;
-        caches.highlight.mark_used(&highlights);
-        written.fetch_add(kept.into_inner(), std::sync::atomic::Ordering::Relaxed);
+        let kept = store.reuse(&page.meta.code, key, |rel| out.keep(rel))?;
+        caches.highlight.mark_used(&kept.highlights);
+        written.fetch_add(kept.files, std::sync::atomic::Ordering::Relaxed);
         reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Some(body)
+        Some(kept.body)
     };
     let write_page = |page: PageRef<'_>, body: &RenderedBody, body_key: u64| -> Result<(), Error> {
         let Some(out) = sink else { return Ok(()) };
@@ -545,15 +559,9 @@ pub fn build_into<'s, S: Sink + 's>(
     files += written.into_inner();
     if let Some(out) = sink {
         let key = site_files_key(&site, &renderer);
-        let count = std::sync::atomic::AtomicUsize::new(0);
-        let kept = stored.and_then(|store| {
-            store.reuse(SITE_FILES, key, |rel| {
-                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                out.keep(rel)
-            })
-        });
-        if kept.is_some() {
-            files += count.into_inner();
+        let kept = stored.and_then(|store| store.reuse(SITE_FILES, key, |rel| out.keep(rel)));
+        if let Some(kept) = kept {
+            files += kept.files;
         } else {
             let written = write_site_files(&site, &renderer, out)?;
             files += written.len();

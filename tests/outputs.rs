@@ -563,6 +563,28 @@ fn explain_prints_the_page_as_text() {
 }
 
 #[test]
+fn a_missing_site_root_is_an_error_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let missing = missing.to_str().unwrap();
+    for args in [
+        vec!["explain", "a", "-r", missing],
+        vec!["export", "--format", "openapi", "-r", missing],
+        vec!["check", "-r", missing],
+        vec!["build", "-r", missing],
+    ] {
+        let o = errdocs(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+        assert!(
+            stderr(&o).contains("is not a folder"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
 fn explain_suggests_the_closest_codes_for_an_unknown_one() {
     let site = lifecycle_site();
     let root = site.path().to_str().unwrap();
