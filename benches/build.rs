@@ -1,8 +1,10 @@
 //! Build benchmark: generates sites of 1,000 and 10,000 error pages and
 //! times the `errdocs` binary on them: cold builds (no cache, no output),
 //! warm builds (nothing changed), builds after one page's edit, `check`,
-//! and start-up on a one-page site. Prints wall time (median of the runs),
-//! pages per second, peak RSS and errdocs' own per-stage breakdown.
+//! `serve` after one page's edit, and start-up on a one-page site. Prints
+//! wall time (median of the runs), pages per second, peak RSS and
+//! errdocs' own per-stage breakdown; for `serve`, the time from saving a
+//! page to the server answering with the new page.
 //!
 //! `cargo bench --bench build`; `ERRDOCS_BENCH_SIZES=1000` and
 //! `ERRDOCS_BENCH_RUNS=5` change what runs, `ERRDOCS_BENCH_DIR=/dev/shm`
@@ -11,7 +13,10 @@
 
 mod corpus;
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 /// A temporary folder for sites and outputs: under `ERRDOCS_BENCH_DIR`
@@ -90,6 +95,107 @@ fn report(label: &str, pages: usize, r: &Run, extra: &str) {
     );
 }
 
+/// One GET to the preview server; the body, or nothing on any failure.
+fn fetch(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).ok()?;
+    Some(raw)
+}
+
+/// Waits up to `limit` for a line of the server's log holding one of `needles`.
+fn wait_for_log(log: &Receiver<String>, needles: &[&str], limit: Duration) -> Option<String> {
+    let end = Instant::now() + limit;
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        match log.recv_timeout(left) {
+            Ok(line) if needles.iter().any(|n| line.contains(n)) => return Some(line),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// `errdocs serve` on the site: after one page's file is saved, the time
+/// until the server answers with the new page (polled as fast as it
+/// answers), and until the whole site has been checked again.
+fn bench_serve(root: &std::path::Path, pages: usize, runs: usize) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_errdocs"))
+        .args(["serve", "-r", root.to_str().unwrap(), "--port"])
+        .arg(port.to_string())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run errdocs serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, log) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let started = wait_for_log(&log, &["serving "], Duration::from_secs(300));
+    let mut served = Vec::new();
+    let mut checked = Vec::new();
+    for i in 0..runs.max(5) {
+        if started.is_none() {
+            break;
+        }
+        let (code, marker) = corpus::edited_page(100_000 + i);
+        let url = format!("/reference/errors/{code}/");
+        corpus::edit_one_page(root, 100_000 + i).expect("edit a page");
+        let saved = Instant::now();
+        let limit = saved + Duration::from_secs(10);
+        let mut seen = None;
+        while Instant::now() < limit {
+            if fetch(port, &url).is_some_and(|page| page.contains(&marker)) {
+                seen = Some(saved.elapsed());
+                break;
+            }
+        }
+        let Some(seen) = seen else { break };
+        served.push(seen);
+        if wait_for_log(
+            &log,
+            &["checked the site", "rebuilt", "failed"],
+            Duration::from_secs(60),
+        )
+        .is_none()
+        {
+            break;
+        }
+        checked.push(saved.elapsed());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    if served.is_empty() {
+        println!("serve, 1 edit, {pages} pages: the edited page was never served");
+        return;
+    }
+    served.sort();
+    checked.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{:<28} {:>8.1} ms to the new page (min {:.1}, max {:.1}); site checked after {:.0} ms",
+        format!("serve, 1 edit, {pages} pages"),
+        ms(served[served.len() / 2]),
+        ms(served[0]),
+        ms(served[served.len() - 1]),
+        checked.get(checked.len() / 2).map_or(f64::NAN, |d| ms(*d)),
+    );
+}
+
 fn bench_size(pages: usize, runs: usize) {
     let dir = bench_dir();
     let root = dir.path().join("site");
@@ -160,6 +266,8 @@ fn bench_size(pages: usize, runs: usize) {
 
     let check = median((0..runs).map(|_| run(&["check", "-r", root_s])).collect());
     report(&format!("check, {pages} pages"), pages, &check, "");
+
+    bench_serve(&root, pages, runs);
 
     let size: u64 = walkdir::WalkDir::new(&out)
         .into_iter()

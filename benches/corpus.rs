@@ -181,6 +181,12 @@ pub fn edit_one_page(root: &Path, edit: usize) -> std::io::Result<()> {
     std::fs::write(&path, format!("{head}{body}\nEdit {edit} of this page.\n"))
 }
 
+/// The code of the page [`edit_one_page`] edits, and the sentence edit
+/// `edit` leaves in it.
+pub fn edited_page(edit: usize) -> (String, String) {
+    (code_name(0), format!("Edit {edit} of this page."))
+}
+
 /// The code of page `j`, or of its neighbour when `j` is the page itself.
 fn code_of(j: usize, me: usize) -> String {
     if j == me {

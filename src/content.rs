@@ -421,7 +421,8 @@ pub fn is_valid_code(code: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-fn load_error(root: &Path, path: &Path) -> Result<ErrorPage, Vec<Diagnostic>> {
+/// Reads and parses the error file at `path` on its own.
+pub fn load_error(root: &Path, path: &Path) -> Result<ErrorPage, Vec<Diagnostic>> {
     let (source, yaml) = read_source(root, path).map_err(|d| vec![d])?;
     error_page(source, yaml)
 }

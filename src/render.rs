@@ -2,6 +2,7 @@
 //! in `docs/templates.md`, and the tera instance that renders them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use tera::{Context, Tera};
@@ -386,6 +387,15 @@ pub struct PageRenderer<'a> {
     pub templates: &'a Templates,
     /// Asset URLs.
     pub assets: &'a AssetUrls,
+    /// What pages show of the whole site.
+    pub index: Arc<SiteIndex>,
+}
+
+/// What the pages of one build show of the whole site: every code's
+/// summary, the categories and the guides. Made once per build; `serve`
+/// keeps it to render one page again without going over every code.
+#[derive(Debug)]
+pub struct SiteIndex {
     /// Summaries of all codes, sorted by code.
     pub summaries: Vec<ErrorSummary>,
     /// Codes grouped for the catalog.
@@ -411,6 +421,31 @@ struct ErrorParts {
     window: std::ops::Range<usize>,
     prev: Option<usize>,
     next: Option<usize>,
+}
+
+/// The context every page starts from: the site and the page's URLs.
+fn base_context(config: &SiteConfig, assets: &AssetUrls, index: &SiteIndex, rel: &str) -> Context {
+    let c = config;
+    let site = SiteView {
+        title: &c.title,
+        base_url: &c.base_url,
+        base_path: &c.base_path,
+        language: &c.language,
+        extra: &c.extra,
+        home_url: c.url(""),
+        catalog_url: c.url(&c.catalog_rel()),
+        catalog_json_url: c.url(&format!("{}index.json", c.catalog_rel())),
+        feed_url: c.url(&format!("{}feed.xml", c.catalog_rel())),
+        audiences: &c.audiences,
+        assets,
+        guides: &index.guides,
+        categories: &index.categories,
+    };
+    let mut ctx = Context::new();
+    ctx.insert("site", &site);
+    ctx.insert("page_url", &c.url(rel));
+    ctx.insert("canonical_url", &c.absolute_url(rel));
+    ctx
 }
 
 fn hash_json(value: &impl Serialize) -> u64 {
@@ -458,10 +493,7 @@ impl<'a> PageRenderer<'a> {
             })
             .collect();
         let summary_keys = summaries.iter().map(hash_json).collect();
-        let mut renderer = PageRenderer {
-            config,
-            templates,
-            assets,
+        let mut index = SiteIndex {
             summaries,
             groups,
             categories,
@@ -469,28 +501,53 @@ impl<'a> PageRenderer<'a> {
             summary_keys,
             shared_key: 0,
         };
-        let shared = renderer.base_context("").into_json();
+        let shared = base_context(config, assets, &index, "").into_json();
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(&templates.fingerprint.to_le_bytes());
         h.update(&hash_json(&shared).to_le_bytes());
         h.update(&hash_json(config).to_le_bytes());
-        renderer.shared_key = h.digest();
-        renderer
+        index.shared_key = h.digest();
+        Self::with_index(config, templates, assets, Arc::new(index))
+    }
+
+    /// A renderer over the index of an earlier build with the same
+    /// settings, templates and assets.
+    pub fn with_index(
+        config: &'a SiteConfig,
+        templates: &'a Templates,
+        assets: &'a AssetUrls,
+        index: Arc<SiteIndex>,
+    ) -> Self {
+        PageRenderer {
+            config,
+            templates,
+            assets,
+            index,
+        }
+    }
+
+    /// Whether `page` shows other pages what the index says of its code:
+    /// then a change to it changes no other page.
+    pub fn summary_unchanged(&self, page: &ErrorPage) -> bool {
+        self.summary_index(&page.meta.code).is_some_and(|i| {
+            self.index.summary_keys[i] == hash_json(&ErrorSummary::new(page, self.config))
+        })
     }
 
     /// A key over the templates, the settings and every code's summary:
     /// what the catalog and the site-wide files show.
     pub fn catalog_key(&self) -> u64 {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
-        h.update(&self.shared_key.to_le_bytes());
-        for k in &self.summary_keys {
+        h.update(&self.index.shared_key.to_le_bytes());
+        for k in &self.index.summary_keys {
             h.update(&k.to_le_bytes());
         }
         h.digest()
     }
 
     fn summary_index(&self, code: &str) -> Option<usize> {
-        self.summaries
+        self.index
+            .summaries
             .binary_search_by(|s| s.code.as_str().cmp(code))
             .ok()
     }
@@ -502,8 +559,8 @@ impl<'a> PageRenderer<'a> {
             .iter()
             .filter_map(|r| self.summary_index(r))
             .collect();
-        let group = self.groups.iter().position(|g| g.name == m.category);
-        let siblings = group.map_or(&[][..], |g| self.groups[g].errors.as_slice());
+        let group = self.index.groups.iter().position(|g| g.name == m.category);
+        let siblings = group.map_or(&[][..], |g| self.index.groups[g].errors.as_slice());
         let pos = siblings
             .binary_search_by(|e| e.code.as_str().cmp(&m.code))
             .ok();
@@ -525,27 +582,7 @@ impl<'a> PageRenderer<'a> {
     }
 
     fn base_context(&self, rel: &str) -> Context {
-        let c = self.config;
-        let site = SiteView {
-            title: &c.title,
-            base_url: &c.base_url,
-            base_path: &c.base_path,
-            language: &c.language,
-            extra: &c.extra,
-            home_url: c.url(""),
-            catalog_url: c.url(&c.catalog_rel()),
-            catalog_json_url: c.url(&format!("{}index.json", c.catalog_rel())),
-            feed_url: c.url(&format!("{}feed.xml", c.catalog_rel())),
-            audiences: &c.audiences,
-            assets: self.assets,
-            guides: &self.guides,
-            categories: &self.categories,
-        };
-        let mut ctx = Context::new();
-        ctx.insert("site", &site);
-        ctx.insert("page_url", &c.url(rel));
-        ctx.insert("canonical_url", &c.absolute_url(rel));
-        ctx
+        base_context(self.config, self.assets, &self.index, rel)
     }
 
     /// The template context of a code's page, but for what its body gives
@@ -556,14 +593,17 @@ impl<'a> PageRenderer<'a> {
         let rel = self.config.error_rel(&m.code);
         let mut ctx = self.base_context(&rel);
         let summary = match parts.own {
-            Some(i) => self.summaries[i].clone(),
+            Some(i) => self.index.summaries[i].clone(),
             None => ErrorSummary::new(page, self.config),
         };
-        let related: Vec<&ErrorSummary> =
-            parts.related.iter().map(|&i| &self.summaries[i]).collect();
+        let related: Vec<&ErrorSummary> = parts
+            .related
+            .iter()
+            .map(|&i| &self.index.summaries[i])
+            .collect();
         let siblings = parts
             .group
-            .map_or(&[][..], |g| self.groups[g].errors.as_slice());
+            .map_or(&[][..], |g| self.index.groups[g].errors.as_slice());
         let extra = m
             .extra
             .as_ref()
@@ -602,9 +642,9 @@ impl<'a> PageRenderer<'a> {
         let parts = self.error_parts(page);
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         let mut put = |k: u64| h.update(&k.to_le_bytes());
-        put(self.shared_key);
+        put(self.index.shared_key);
         put(match parts.own {
-            Some(i) => self.summary_keys[i],
+            Some(i) => self.index.summary_keys[i],
             None => hash_json(&ErrorSummary::new(page, self.config)),
         });
         put(m.extra.as_ref().map_or(0, hash_json));
@@ -613,14 +653,14 @@ impl<'a> PageRenderer<'a> {
         ));
         put(parts.related.len() as u64);
         for &i in &parts.related {
-            put(self.summary_keys[i]);
+            put(self.index.summary_keys[i]);
         }
         if let Some(g) = parts.group {
-            let siblings = &self.groups[g].errors;
+            let siblings = &self.index.groups[g].errors;
             put(siblings.len() as u64);
             let in_summaries = |e: &ErrorSummary| {
                 self.summary_index(&e.code)
-                    .map_or(0, |i| self.summary_keys[i])
+                    .map_or(0, |i| self.index.summary_keys[i])
             };
             for e in &siblings[parts.window.clone()] {
                 put(in_summaries(e));
@@ -649,11 +689,11 @@ impl<'a> PageRenderer<'a> {
     /// The catalog page.
     pub fn catalog(&self) -> Result<String, Error> {
         let mut ctx = self.base_context(&self.config.catalog_rel());
-        let mut statuses: Vec<u16> = self.summaries.iter().map(|s| s.status).collect();
+        let mut statuses: Vec<u16> = self.index.summaries.iter().map(|s| s.status).collect();
         statuses.sort_unstable();
         statuses.dedup();
-        ctx.insert("groups", &self.groups);
-        ctx.insert("total", &self.summaries.len());
+        ctx.insert("groups", &self.index.groups);
+        ctx.insert("total", &self.index.summaries.len());
         ctx.insert("statuses", &statuses);
         self.templates.render("catalog.html", &ctx)
     }
@@ -681,7 +721,7 @@ impl<'a> PageRenderer<'a> {
         ctx.insert("is_home", &page.rel_url.is_empty());
         ctx.insert("content", &body.html);
         ctx.insert("toc", &toc(&body.headings));
-        ctx.insert("groups", &self.groups);
+        ctx.insert("groups", &self.index.groups);
         self.templates.render("page.html", &ctx)
     }
 
@@ -702,14 +742,14 @@ impl<'a> PageRenderer<'a> {
         ctx.insert("is_home", &true);
         ctx.insert("content", "");
         ctx.insert("toc", &Vec::<TocEntry>::new());
-        ctx.insert("groups", &self.groups);
+        ctx.insert("groups", &self.index.groups);
         self.templates.render("page.html", &ctx)
     }
 
     /// The 404 page.
     pub fn not_found(&self) -> Result<String, Error> {
         let mut ctx = self.base_context("404.html");
-        ctx.insert("groups", &self.groups);
+        ctx.insert("groups", &self.index.groups);
         self.templates.render("404.html", &ctx)
     }
 

@@ -7,7 +7,7 @@
 //! long-polling `/__errdocs/poll`; each request has its own thread, so
 //! waiting pages never hold up normal requests.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -19,7 +19,7 @@ use tiny_http::{Header, Request, Response, Server};
 
 use crate::content::{is_ignored_name, CONTENT_DIR};
 use crate::diagnostic::Diagnostics;
-use crate::output::MemoryOutput;
+use crate::output::{MemoryFiles, MemoryOutput};
 use crate::site::{build_into, Caches, LoadOptions};
 use crate::theme::{STATIC_DIR, TEMPLATES_DIR};
 use crate::Error;
@@ -34,7 +34,11 @@ const POLL_WAIT: Duration = Duration::from_secs(25);
 /// to one host; the rest must stay free for pages, whatever the number of
 /// open tabs. Polls beyond this are answered at once and come back later.
 const MAX_WAITING_POLLS: usize = 3;
-/// How long the watcher waits for a burst of events to end.
+/// How long the watcher waits for a save to settle before serving the
+/// edited page: editors' atomic saves raise their events within it.
+const SETTLE: Duration = Duration::from_millis(5);
+/// How long the watcher waits for a burst of events to end before
+/// rebuilding the site.
 const DEBOUNCE: Duration = Duration::from_millis(60);
 
 const LIVE_JS: &str = include_str!("live.js");
@@ -78,12 +82,37 @@ struct Status {
     held: bool,
 }
 
+/// The files being served: the last build's, and pages rendered since.
+#[derive(Debug, Default)]
+struct Served {
+    built: Arc<MemoryFiles>,
+    /// Pages of single edited files, ahead of `built` until the next
+    /// build has checked the whole site.
+    pages: MemoryFiles,
+}
+
+impl Served {
+    fn get(&self, key: &str) -> Option<&Arc<[u8]>> {
+        self.pages.get(key).or_else(|| self.built.get(key))
+    }
+
+    /// Whether a build's `files` are exactly what is served.
+    fn same_as(&self, files: &MemoryFiles) -> bool {
+        let new_paths = self.pages.keys().filter(|k| !self.built.contains_key(*k));
+        files.len() == self.built.len() + new_paths.count()
+            && files.iter().all(|(k, v)| {
+                self.get(k)
+                    .is_some_and(|old| Arc::ptr_eq(old, v) || old[..] == v[..])
+            })
+    }
+}
+
 /// The served site and the state of its last build.
 pub struct LiveSite {
     root: PathBuf,
     load: LoadOptions,
     caches: Caches,
-    files: RwLock<Arc<HashMap<String, Arc<[u8]>>>>,
+    files: RwLock<Served>,
     status: Mutex<Status>,
     changed: Condvar,
     waiting: std::sync::atomic::AtomicUsize,
@@ -96,7 +125,7 @@ impl LiveSite {
             root: root.to_path_buf(),
             load,
             caches: Caches::in_memory(),
-            files: RwLock::new(Arc::new(HashMap::new())),
+            files: RwLock::new(Served::default()),
             status: Mutex::new(Status {
                 version: 0,
                 ok: true,
@@ -112,10 +141,45 @@ impl LiveSite {
         site
     }
 
+    fn served(&self) -> std::sync::RwLockReadGuard<'_, Served> {
+        self.files.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn served_mut(&self) -> std::sync::RwLockWriteGuard<'_, Served> {
+        self.files.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Serves the new page of a single edited error file at once, when no
+    /// other page can have changed (see [`crate::site::BuiltSite::render_error_file`]);
+    /// returns a one-line report. [`Self::rebuild`] must follow: it checks
+    /// the whole site and reloads the pages again only if anything else
+    /// changed.
+    pub fn update_page(&self, changed: &BTreeSet<PathBuf>) -> Option<String> {
+        let start = Instant::now();
+        let [path] = Vec::from_iter(changed).try_into().ok()?;
+        if !self.lock_status().ok {
+            return None;
+        }
+        let built = self.caches.built.as_ref()?;
+        let built = built.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+        let files = built.render_error_file(path, &self.caches.highlight)?;
+        self.served_mut().pages.extend(files);
+        let mut status = self.lock_status();
+        status.version += 1;
+        status.reload = "full";
+        drop(status);
+        self.changed.notify_all();
+        Some(format!(
+            "updated{} in {:.1} ms",
+            describe(&self.root, changed),
+            start.elapsed().as_secs_f64() * 1000.0
+        ))
+    }
+
     /// Rebuilds after `changed` paths changed; returns a one-line report.
     pub fn rebuild(&self, changed: &BTreeSet<PathBuf>) -> String {
         let start = Instant::now();
-        let previous = Arc::clone(&self.files.read().unwrap_or_else(|p| p.into_inner()));
+        let previous = Arc::clone(&self.served().built);
         let memory = MemoryOutput::updating(previous);
         let result = build_into(&self.root, &self.load, &self.caches, || Ok(Some(&memory)));
         if let Some(store) = &self.caches.stored {
@@ -129,7 +193,6 @@ impl LiveSite {
                     && p.extension().is_some_and(|e| e == "css")
             });
         let mut status = self.lock_status();
-        status.version += 1;
         let line = match result {
             Ok(report) => {
                 let files = memory.into_files();
@@ -137,18 +200,35 @@ impl LiveSite {
                     .keys()
                     .find(|k| k.starts_with("assets/errdocs.") && k.ends_with(".css"))
                     .map(|k| format!("/{k}"));
-                *self.files.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(files);
+                let mut served = self.served_mut();
+                // After a page update, open pages already show this build
+                // unless it changed more.
+                let updated = !served.pages.is_empty();
+                let unchanged = updated && status.ok && served.same_as(&files);
+                *served = Served {
+                    built: Arc::new(files),
+                    pages: MemoryFiles::new(),
+                };
+                drop(served);
+                if !report.warnings.is_empty() {
+                    eprint!("{}", report.warnings.render_for_stderr());
+                }
+                if unchanged {
+                    return format!(
+                        "checked the site in {} ms; nothing else changed",
+                        start.elapsed().as_millis()
+                    );
+                }
+                status.version += 1;
                 let was_ok = status.ok;
                 status.ok = true;
                 status.errors.clear();
                 status.reload = if css_only && was_ok { "css" } else { "full" };
                 status.css = css;
-                if !report.warnings.is_empty() {
-                    eprint!("{}", report.warnings.render_for_stderr());
-                }
                 format!("rebuilt{what} in {} ms", start.elapsed().as_millis())
             }
             Err(e) => {
+                status.version += 1;
                 status.ok = false;
                 status.errors = overlay_errors(&e);
                 match &e {
@@ -198,11 +278,7 @@ impl LiveSite {
     }
 
     fn file(&self, key: &str) -> Option<Arc<[u8]>> {
-        self.files
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .cloned()
+        self.served().get(key).cloned()
     }
 
     /// Answers one request.
@@ -523,47 +599,30 @@ pub fn serve(opts: &ServeOptions, ready: impl FnOnce(&str)) -> Result<(), Error>
     let watch_root = root.clone();
     std::thread::spawn(move || {
         let mut watcher = watcher;
+        let mut changed = BTreeSet::new();
         loop {
             let Ok(first) = rx.recv() else { return };
-            let mut events = vec![first];
-            loop {
-                match rx.recv_timeout(DEBOUNCE) {
-                    Ok(ev) => events.push(ev),
-                    Err(RecvTimeoutError::Timeout) => break,
-                    Err(RecvTimeoutError::Disconnected) => return,
-                }
+            changed.clear();
+            note_changes(&mut watcher, &watch_root, first, &mut changed);
+            // An edited page is served as soon as its save settles; the
+            // site is checked once the burst of events is over.
+            if !wait_for_quiet(&rx, SETTLE, |ev| {
+                note_changes(&mut watcher, &watch_root, ev, &mut changed)
+            }) {
+                return;
             }
-            let mut changed = BTreeSet::new();
-            // Reading files (ours included) raises access events; only
-            // changes count.
-            let changes = events
-                .into_iter()
-                .flatten()
-                .filter(|ev| is_change(&ev.kind));
-            for ev in changes {
-                for path in ev.paths {
-                    // A source folder created while serving gets watched too.
-                    let top = path
-                        .strip_prefix(&watch_root)
-                        .ok()
-                        .and_then(|r| r.components().next());
-                    if path.parent() == Some(watch_root.as_path()) && path.is_dir() {
-                        if let Some(name) =
-                            top.map(|c| c.as_os_str().to_string_lossy().into_owned())
-                        {
-                            if [CONTENT_DIR, TEMPLATES_DIR, STATIC_DIR].contains(&name.as_str()) {
-                                let _ = watcher.watch(&path, notify::RecursiveMode::Recursive);
-                            }
-                        }
-                    }
-                    if is_relevant(&watch_root, &path) {
-                        changed.insert(path);
-                    }
-                }
+            if changed.is_empty() {
+                continue;
             }
-            if !changed.is_empty() {
-                eprintln!("{}", watched_site.rebuild(&changed));
+            if let Some(line) = watched_site.update_page(&changed) {
+                eprintln!("{line}");
             }
+            if !wait_for_quiet(&rx, DEBOUNCE, |ev| {
+                note_changes(&mut watcher, &watch_root, ev, &mut changed)
+            }) {
+                return;
+            }
+            eprintln!("{}", watched_site.rebuild(&changed));
         }
     });
 
@@ -574,6 +633,49 @@ pub fn serve(opts: &ServeOptions, ready: impl FnOnce(&str)) -> Result<(), Error>
         std::thread::spawn(move || answer(&site, request));
     }
     Ok(())
+}
+
+/// Hands the events to `note` until none came for `quiet`; false when the
+/// watcher is gone.
+fn wait_for_quiet(
+    rx: &std::sync::mpsc::Receiver<notify::Result<notify::Event>>,
+    quiet: Duration,
+    mut note: impl FnMut(notify::Result<notify::Event>),
+) -> bool {
+    loop {
+        match rx.recv_timeout(quiet) {
+            Ok(ev) => note(ev),
+            Err(RecvTimeoutError::Timeout) => return true,
+            Err(RecvTimeoutError::Disconnected) => return false,
+        }
+    }
+}
+
+/// Adds the source files that `event` changed to `changed`, and watches a
+/// source folder created while serving.
+fn note_changes(
+    watcher: &mut Box<dyn Watcher + Send>,
+    root: &Path,
+    event: notify::Result<notify::Event>,
+    changed: &mut BTreeSet<PathBuf>,
+) {
+    // Reading files (ours included) raises access events; only changes count.
+    let Ok(event) = event else { return };
+    if !is_change(&event.kind) {
+        return;
+    }
+    for path in event.paths {
+        if path.parent() == Some(root) && path.is_dir() {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            if name.is_some_and(|n| [CONTENT_DIR, TEMPLATES_DIR, STATIC_DIR].contains(&n.as_str()))
+            {
+                let _ = watcher.watch(&path, notify::RecursiveMode::Recursive);
+            }
+        }
+        if is_relevant(root, &path) {
+            changed.insert(path);
+        }
+    }
 }
 
 /// True for events that change a file or folder: not reads, not metadata.

@@ -211,32 +211,17 @@ impl Site {
             }
             Ok(body)
         };
-        let canonical = |rel: &str| format!("{}/{}", self.config.canonical_base_url, rel);
         let errors: Vec<RenderedBody> = self
             .content
             .errors
             .par_iter()
             .map(|page| {
-                let rel = self.config.error_rel(&page.meta.code);
-                let url = canonical(&rel);
-                let ctx = RenderContext {
-                    config: &self.config,
-                    links: &links,
-                    highlight,
-                    response: Some(ResponseExpectation {
-                        code: &page.meta.code,
-                        doc_urls: vec![url.trim_end_matches('/').to_string(), url.clone()],
-                    }),
-                    skip_leading_h1: false,
-                    schema: self.response_schema.as_deref(),
-                    highlight_cache,
-                };
                 let key = body_key(&page.source);
                 if let Some(body) = reuse.and_then(|reuse| reuse(page, key)) {
                     return Ok(body);
                 }
                 let body = cached(key, &|| {
-                    crate::timing::MARKDOWN.time(|| markdown::render(&page.source, &ctx))
+                    self.render_error_body(page, &links, highlight, highlight_cache)
                 });
                 keep(PageRef::Error(page), body, key)
             })
@@ -268,6 +253,34 @@ impl Site {
         let bodies = Bodies { errors, guides };
         let problems = self.check_bodies(&bodies);
         Ok((bodies, problems))
+    }
+
+    /// Renders the Markdown body of a code's page.
+    fn render_error_body(
+        &self,
+        page: &crate::content::ErrorPage,
+        links: &HashMap<String, String>,
+        highlight: bool,
+        highlight_cache: Option<&HighlightCache>,
+    ) -> RenderedBody {
+        let url = format!(
+            "{}/{}",
+            self.config.canonical_base_url,
+            self.config.error_rel(&page.meta.code)
+        );
+        let ctx = RenderContext {
+            config: &self.config,
+            links,
+            highlight,
+            response: Some(ResponseExpectation {
+                code: &page.meta.code,
+                doc_urls: vec![url.trim_end_matches('/').to_string(), url.clone()],
+            }),
+            skip_leading_h1: false,
+            schema: self.response_schema.as_deref(),
+            highlight_cache,
+        };
+        crate::timing::MARKDOWN.time(|| markdown::render(&page.source, &ctx))
     }
 
     /// What every body's rendering depends on besides its own text.
@@ -427,6 +440,9 @@ pub struct Caches {
     pub stored: Option<PageStore>,
     /// Content files as loaded by earlier builds (`serve`).
     pub sources: Option<content::SourceMemo>,
+    /// What the last successful build leaves to render one page again
+    /// (`serve`); emptied by a failed build.
+    pub built: Option<std::sync::Mutex<Option<Arc<BuiltSite>>>>,
 }
 
 impl Caches {
@@ -438,6 +454,7 @@ impl Caches {
             pages: Some(Arc::new(PageCache::new())),
             stored: Some(PageStore::in_memory()),
             sources: Some(content::SourceMemo::new()),
+            built: Some(std::sync::Mutex::new(None)),
         }
     }
 }
@@ -457,6 +474,9 @@ pub fn build_into<'s, S: Sink + 's>(
         stages.push((name, lap.elapsed()));
         lap = Instant::now();
     };
+    if let Some(slot) = &caches.built {
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
     let theme = Theme::load(root)?;
     let mut templates = Templates::new(&theme)?;
     if let Some(pages) = &caches.pages {
@@ -578,7 +598,7 @@ pub fn build_into<'s, S: Sink + 's>(
     }
     templates.finish_build();
     stage("site files", &mut stages);
-    Ok(BuildReport {
+    let report = BuildReport {
         output: PathBuf::new(),
         error_pages: site.content.errors.len(),
         files,
@@ -586,7 +606,87 @@ pub fn build_into<'s, S: Sink + 's>(
         warnings: problems,
         elapsed: start.elapsed(),
         stages,
-    })
+    };
+    if let Some(slot) = &caches.built {
+        let built = BuiltSite {
+            index: Arc::clone(&renderer.index),
+            site,
+            templates,
+            assets,
+            links,
+        };
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(built));
+    }
+    Ok(report)
+}
+
+/// A successful build's settings, content, templates and index, kept by
+/// `serve` to render the page of one edited error file at once, before
+/// the full rebuild that checks the whole site follows.
+pub struct BuiltSite {
+    site: Site,
+    templates: Templates,
+    assets: AssetUrls,
+    index: Arc<crate::render::SiteIndex>,
+    links: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for BuiltSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuiltSite")
+            .field("root", &self.site.root)
+            .field("error_pages", &self.site.content.errors.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BuiltSite {
+    /// The files of the page of the error file at `path` (its HTML, its
+    /// Markdown version and its aliases' redirects) as they are now, when
+    /// that page alone changed: same code, same draft state, and the same
+    /// summary, so no other page shows anything new. `None` when the file
+    /// is not a code page of this build, does not load, changes other
+    /// pages or has errors; the full rebuild then says what is wrong.
+    pub fn render_error_file(
+        &self,
+        path: &Path,
+        highlight: &HighlightCache,
+    ) -> Option<crate::output::MemoryFiles> {
+        let site = &self.site;
+        let rel = path
+            .strip_prefix(site.root.join(content::CONTENT_DIR))
+            .ok()?;
+        let rel = rel.to_str()?.replace('\\', "/");
+        let old = site
+            .content
+            .errors
+            .iter()
+            .find(|e| e.source.content_path == rel)?;
+        let page = content::load_error(&site.root, path).ok()?;
+        let renderer = PageRenderer::with_index(
+            &site.config,
+            &self.templates,
+            &self.assets,
+            Arc::clone(&self.index),
+        );
+        if page.meta.code != old.meta.code
+            || page.meta.draft != old.meta.draft
+            || !renderer.summary_unchanged(&page)
+        {
+            return None;
+        }
+        let body = site.render_error_body(&page, &self.links, true, Some(highlight));
+        if body
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == crate::Severity::Error)
+        {
+            return None;
+        }
+        let out = crate::output::MemoryOutput::new();
+        write_error_page(&renderer, &self.links, &page, &body, &out).ok()?;
+        Some(out.into_files())
+    }
 }
 
 /// Writes the theme's assets and static files; returns their URLs and count.
@@ -683,7 +783,7 @@ fn write_site_files(
     )?;
     put(
         format!("{catalog_rel}index.json"),
-        export::catalog_index_json(&renderer.summaries, config).as_bytes(),
+        export::catalog_index_json(&renderer.index.summaries, config).as_bytes(),
     )?;
     let schema = export::index_schema(config);
     put(
@@ -693,11 +793,11 @@ fn write_site_files(
     )?;
     put(
         export::feed_rel(config),
-        export::atom_feed(&renderer.summaries, config).as_bytes(),
+        export::atom_feed(&renderer.index.summaries, config).as_bytes(),
     )?;
     put(
         "llms.txt".into(),
-        export::llms_txt(&site.content, &renderer.summaries, config).as_bytes(),
+        export::llms_txt(&site.content, &renderer.index.summaries, config).as_bytes(),
     )?;
     put("404.html".into(), renderer.not_found()?.as_bytes())?;
     sitemap.push(catalog_rel);

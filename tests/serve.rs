@@ -562,3 +562,162 @@ fn a_rebuild_keeping_unchanged_pages_equals_a_clean_build() {
         assert!(third[k] == *v, "{k} differs from a clean build");
     }
 }
+
+#[test]
+fn a_page_rendered_alone_equals_a_clean_build_and_only_when_nothing_else_changes() {
+    use errdocs::output::MemoryOutput;
+    use errdocs::site::{build_into, Caches};
+
+    let site = fixture("basic");
+    let root = site.path();
+    let load = errdocs::LoadOptions {
+        base_url: Some("http://127.0.0.1:9999".into()),
+        drafts: false,
+    };
+    let caches = Caches::in_memory();
+    let built = |caches: &Caches| {
+        let memory = MemoryOutput::new();
+        build_into(root, &load, caches, || Ok(Some(&memory))).map(|_| memory.into_files())
+    };
+    built(&caches).unwrap();
+    let last = || {
+        caches
+            .built
+            .as_ref()
+            .unwrap()
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("a successful build leaves its site")
+    };
+    let key = root.join("content/errors/auth/key_missing.md");
+    let original = std::fs::read_to_string(&key).unwrap();
+    let render = |text: &str| {
+        std::fs::write(&key, text).unwrap();
+        last().render_error_file(&key, &caches.highlight)
+    };
+
+    // A body edit, with a new code block: the page, its Markdown version
+    // and its aliases' redirects, as a clean build makes them.
+    let edited = original.replace(
+        "Do not retry.",
+        "Never retry.\n\n```python\nprint(\"new\")\n```",
+    );
+    let files = render(&edited).expect("a body edit is rendered alone");
+    let clean = built(&Caches::default()).unwrap();
+    let mut paths: Vec<&str> = files.keys().map(String::as_str).collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "reference/errors/key_missing.md",
+            "reference/errors/key_missing/index.html",
+            "reference/errors/no_key/index.html",
+            "reference/errors/old_missing/index.html",
+        ]
+    );
+    for (path, bytes) in &files {
+        assert!(clean[path] == *bytes, "{path} differs from a clean build");
+    }
+    let html = String::from_utf8_lossy(&files["reference/errors/key_missing/index.html"]);
+    assert!(html.contains("Never retry."));
+
+    // What other pages show of the code, its draft state, a file that does
+    // not load, a body with errors: the whole site must be built again.
+    for (what, text) in [
+        (
+            "title",
+            original.replace("title: Key missing", "title: Key absent"),
+        ),
+        ("summary", original.replace("No key was sent.", "No key.")),
+        (
+            "related",
+            original.replace("related: [card_declined]", "related: []"),
+        ),
+        ("aliases", original.replace(", old_missing]", "]")),
+        (
+            "code",
+            original.replace("code: key_missing", "code: key_gone"),
+        ),
+        ("draft", original.replace("since:", "draft: true\nsince:")),
+        (
+            "status type",
+            original.replace("status: 401", "status: \"401\""),
+        ),
+        ("bad example", original.replace("{ \"error\"", "{ error")),
+    ] {
+        assert!(render(&text).is_none(), "{what}: rendered alone");
+    }
+    // Not a code page of the build.
+    assert!(last()
+        .render_error_file(&root.join("content/guides/retries.md"), &caches.highlight)
+        .is_none());
+
+    // A failed build leaves nothing to render alone with.
+    std::fs::write(&key, original.replace("status: 401", "status: \"401\"")).unwrap();
+    assert!(built(&caches).is_err());
+    assert!(caches.built.as_ref().unwrap().lock().unwrap().is_none());
+}
+
+#[test]
+fn a_saved_page_is_served_before_the_site_is_checked_and_reloads_once() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let path = site.path().join("content/errors/auth/key_missing.md");
+    let original = std::fs::read_to_string(&path).unwrap();
+
+    // Saved as editors do, in one step: a file written in two could be
+    // seen half-written, which would rightly take the slow path.
+    let save = |path: &Path, text: &str| {
+        let tmp = path.with_file_name(".key_missing.md.tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, path).unwrap();
+    };
+    let v0 = version(s.port);
+    save(&path, &original.replace("Do not retry.", "Never retry."));
+    let updated = wait_for_line(&s, "updated");
+    assert!(
+        updated.contains("content/errors/auth/key_missing.md"),
+        "{updated}"
+    );
+    let page = get(s.port, "/reference/errors/key_missing/").text();
+    assert!(page.contains("Never retry."));
+    let checked = wait_for_line(&s, "checked the site");
+    assert!(checked.contains("nothing else changed"), "{checked}");
+    // One reload for the edit: the check found nothing more.
+    assert_eq!(version(s.port), v0 + 1);
+    assert!(get(s.port, "/reference/errors/key_missing/")
+        .text()
+        .contains("Never retry."));
+
+    // A link to a heading the site lacks: the page is shown at once, then
+    // the check reports the broken anchor.
+    let v1 = version(s.port);
+    save(
+        &path,
+        &original.replace("Do not retry.", "See [below](#no-such-heading)."),
+    );
+    wait_for_line(&s, "updated");
+    wait_for_line(&s, "build failed");
+    let status = poll(s.port, Some(v1 + 1));
+    assert_eq!(status["ok"], false);
+    assert_eq!(status["version"], v1 + 2);
+    let errors = status["errors"].as_array().unwrap();
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-heading"),
+        "{errors:?}"
+    );
+
+    // A title change shows on other pages: only a full rebuild serves it.
+    save(
+        &path,
+        &original.replace("title: Key missing", "title: Key absent"),
+    );
+    let line = wait_for_line(&s, "rebuilt");
+    assert!(line.contains("key_missing.md"), "{line}");
+    let catalog = get(s.port, "/reference/errors/").text();
+    assert!(catalog.contains("Key absent"));
+}
