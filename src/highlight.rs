@@ -149,8 +149,13 @@ fn push_span(out: &mut String, text: &mut String, class: &str) {
     text.clear();
 }
 
-/// The theme pair, and the classes of each scope stack under it.
-type ClassCache = (String, FastMap<Vec<Scope>, Rc<str>>);
+/// The theme pair, its two highlighters, and the classes of each scope
+/// stack under it.
+type ClassCache = (
+    String,
+    Option<(Highlighter<'static>, Highlighter<'static>)>,
+    FastMap<Vec<Scope>, Rc<str>>,
+);
 
 thread_local! {
     /// Classes by scope stack, for the theme pair they were computed for:
@@ -251,16 +256,19 @@ fn highlight_inner(code: &str, lang: &str, light: &str, dark: &str) -> Option<St
     let syntax = find_syntax(lang)?;
     let themes = &themes().themes;
     let (light_theme, dark_theme) = (themes.get(light)?, themes.get(dark)?);
-    let (hl_light, hl_dark) = (Highlighter::new(light_theme), Highlighter::new(dark_theme));
     let fg = |t: &Theme| t.settings.foreground.unwrap_or(Color::BLACK);
     let (fg_light, fg_dark) = (fg(light_theme), fg(dark_theme));
     let pair = format!("{light}\u{0}{dark}");
     CLASSES.with(|cell| {
         let mut cache = cell.borrow_mut();
-        if cache.0 != pair {
-            *cache = (pair, FastMap::default());
+        if cache.0 != pair || cache.1.is_none() {
+            // Making a highlighter compiles its theme's selectors.
+            let highlighters = (Highlighter::new(light_theme), Highlighter::new(dark_theme));
+            *cache = (pair, Some(highlighters), FastMap::default());
         }
-        let classes = &mut cache.1;
+        let (_, Some((hl_light, hl_dark)), classes) = &mut *cache else {
+            return None;
+        };
         let mut class_of = |stack: &ScopeStack| -> Rc<str> {
             if let Some(c) = classes.get(stack.as_slice()) {
                 return Rc::clone(c);

@@ -98,6 +98,8 @@ pub struct Staging {
     /// Every output-relative path this build produced: `true` when its new
     /// bytes wait in the staging folder, `false` when the old file is kept.
     produced: std::sync::Mutex<std::collections::HashMap<String, bool>>,
+    /// Folders made in the staging folder so far.
+    folders: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
     committed: bool,
 }
 
@@ -223,6 +225,7 @@ impl Staging {
             target,
             staging,
             produced: Default::default(),
+            folders: Default::default(),
             committed: false,
         })
     }
@@ -251,7 +254,12 @@ impl Staging {
             return Ok(());
         }
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            // Most files share their folder with others: make it once.
+            let made = || self.folders.lock().unwrap_or_else(|p| p.into_inner());
+            if !made().contains(dir) {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                made().insert(dir.to_path_buf());
+            }
         }
         crate::timing::WRITE
             .time(|| std::fs::write(&path, bytes))

@@ -404,6 +404,10 @@ pub struct SiteIndex {
     pub categories: Vec<CategoryLink>,
     /// Guides for navigation.
     pub guides: Vec<GuideLink>,
+    /// Each summary as a template value, in the order of `summaries`.
+    summary_values: Vec<serde_json::Value>,
+    /// The site as templates see it.
+    site: serde_json::Value,
     /// A hash of each summary, in the order of `summaries`, and of what
     /// every page shares: the parts of a page's key.
     summary_keys: Vec<u64>,
@@ -423,8 +427,13 @@ struct ErrorParts {
     next: Option<usize>,
 }
 
-/// The context every page starts from: the site and the page's URLs.
-fn base_context(config: &SiteConfig, assets: &AssetUrls, index: &SiteIndex, rel: &str) -> Context {
+/// The site as every page's context shows it.
+fn site_value(
+    config: &SiteConfig,
+    assets: &AssetUrls,
+    guides: &[GuideLink],
+    categories: &[CategoryLink],
+) -> serde_json::Value {
     let c = config;
     let site = SiteView {
         title: &c.title,
@@ -438,14 +447,16 @@ fn base_context(config: &SiteConfig, assets: &AssetUrls, index: &SiteIndex, rel:
         feed_url: c.url(&format!("{}feed.xml", c.catalog_rel())),
         audiences: &c.audiences,
         assets,
-        guides: &index.guides,
-        categories: &index.categories,
+        guides,
+        categories,
     };
-    let mut ctx = Context::new();
-    ctx.insert("site", &site);
-    ctx.insert("page_url", &c.url(rel));
-    ctx.insert("canonical_url", &c.absolute_url(rel));
-    ctx
+    serde_json::to_value(site).unwrap_or_default()
+}
+
+/// A template context holding `map`'s entries.
+fn context_of(map: serde_json::Map<String, serde_json::Value>) -> Context {
+    // Only a non-object is refused.
+    Context::from_value(serde_json::Value::Object(map)).unwrap_or_default()
 }
 
 fn hash_json(value: &impl Serialize) -> u64 {
@@ -467,7 +478,7 @@ impl<'a> PageRenderer<'a> {
             .collect();
         let groups = group_by_category(&summaries, config);
         let catalog_url = config.url(&config.catalog_rel());
-        let categories = groups
+        let categories: Vec<CategoryLink> = groups
             .iter()
             .map(|g| CategoryLink {
                 name: g.name.clone(),
@@ -485,23 +496,30 @@ impl<'a> PageRenderer<'a> {
             (a.meta.weight.unwrap_or(i64::MAX), a.title.to_lowercase())
                 .cmp(&(b.meta.weight.unwrap_or(i64::MAX), b.title.to_lowercase()))
         });
-        let guides = guide_pages
+        let guides: Vec<GuideLink> = guide_pages
             .into_iter()
             .map(|g| GuideLink {
                 title: g.title.clone(),
                 url: config.url(&g.rel_url),
             })
             .collect();
-        let summary_keys = summaries.iter().map(hash_json).collect();
+        let summary_values: Vec<serde_json::Value> = summaries
+            .iter()
+            .map(|s| serde_json::to_value(s).unwrap_or_default())
+            .collect();
+        let summary_keys = summary_values.iter().map(hash_json).collect();
         let mut index = SiteIndex {
+            site: site_value(config, assets, &guides, &categories),
             summaries,
+            summary_values,
             groups,
             categories,
             guides,
             summary_keys,
             shared_key: 0,
         };
-        let shared = base_context(config, assets, &index, "").into_json();
+        let mut shared = serde_json::Map::new();
+        shared.insert("site".into(), index.site.clone());
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(&templates.fingerprint.to_le_bytes());
         h.update(&hash_json(&shared).to_le_bytes());
@@ -582,54 +600,83 @@ impl<'a> PageRenderer<'a> {
     }
 
     fn base_context(&self, rel: &str) -> Context {
-        base_context(self.config, self.assets, &self.index, rel)
+        context_of(self.base_map(rel))
+    }
+
+    /// What every page's context starts from: the site and the page's URLs.
+    fn base_map(&self, rel: &str) -> serde_json::Map<String, serde_json::Value> {
+        let c = self.config;
+        let mut map = serde_json::Map::new();
+        map.insert("site".into(), self.index.site.clone());
+        map.insert("page_url".into(), c.url(rel).into());
+        map.insert("canonical_url".into(), c.absolute_url(rel).into());
+        map
     }
 
     /// The template context of a code's page, but for what its body gives
     /// (`content`, `toc`, `audiences`).
     fn error_context(&self, page: &ErrorPage) -> Context {
+        use serde_json::Value;
         let m = &page.meta;
         let parts = self.error_parts(page);
         let rel = self.config.error_rel(&m.code);
-        let mut ctx = self.base_context(&rel);
-        let summary = match parts.own {
-            Some(i) => self.index.summaries[i].clone(),
-            None => ErrorSummary::new(page, self.config),
+        // Summaries go in as clones of values made once per build: cheaper
+        // than serialising the same summaries again for every page.
+        let index = &self.index;
+        let summary = |e: &ErrorSummary| match self.summary_index(&e.code) {
+            Some(i) => index.summary_values[i].clone(),
+            None => serde_json::to_value(e).unwrap_or_default(),
         };
-        let related: Vec<&ErrorSummary> = parts
+        let own = match parts.own {
+            Some(i) => index.summary_values[i].clone(),
+            None => serde_json::to_value(ErrorSummary::new(page, self.config)).unwrap_or_default(),
+        };
+        let related = parts
             .related
             .iter()
-            .map(|&i| &self.index.summaries[i])
+            .map(|&i| index.summary_values[i].clone())
             .collect();
         let siblings = parts
             .group
-            .map_or(&[][..], |g| self.index.groups[g].errors.as_slice());
+            .map_or(&[][..], |g| index.groups[g].errors.as_slice());
         let extra = m
             .extra
             .as_ref()
             .and_then(|v| serde_json::to_value(v).ok())
-            .unwrap_or(serde_json::Value::Object(Default::default()));
-        ctx.insert("error", &summary);
-        ctx.insert("error_extra", &extra);
-        ctx.insert("source_path", &page.source.content_path);
-        ctx.insert(
-            "edit_url",
-            &self.config.edit_link(&page.source.content_path),
+            .unwrap_or(Value::Object(Default::default()));
+        let category_url = format!(
+            "{}#{}",
+            self.config.url(&self.config.catalog_rel()),
+            category_id(&m.category)
         );
-        ctx.insert("related", &related);
-        ctx.insert("siblings", &siblings[parts.window.clone()]);
-        ctx.insert("siblings_total", &siblings.len());
-        ctx.insert("prev", &parts.prev.map(|i| &siblings[i]));
-        ctx.insert("next", &parts.next.map(|i| &siblings[i]));
-        ctx.insert(
-            "category_url",
-            &format!(
-                "{}#{}",
-                self.config.url(&self.config.catalog_rel()),
-                summary.category_id
+        let mut map = self.base_map(&rel);
+        for (key, value) in [
+            ("error", own),
+            ("error_extra", extra),
+            ("source_path", page.source.content_path.clone().into()),
+            (
+                "edit_url",
+                self.config.edit_link(&page.source.content_path).into(),
             ),
-        );
-        ctx
+            ("related", Value::Array(related)),
+            (
+                "siblings",
+                siblings[parts.window.clone()].iter().map(summary).collect(),
+            ),
+            ("siblings_total", siblings.len().into()),
+            (
+                "prev",
+                parts.prev.map_or(Value::Null, |i| summary(&siblings[i])),
+            ),
+            (
+                "next",
+                parts.next.map_or(Value::Null, |i| summary(&siblings[i])),
+            ),
+            ("category_url", category_url.into()),
+        ] {
+            map.insert(key.to_string(), value);
+        }
+        context_of(map)
     }
 
     /// A key over everything a code's files depend on but its body: the

@@ -404,13 +404,14 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
     }
     // The caches only save time; a build never fails for them.
     let saving = Instant::now();
-    let saved = caches
-        .highlight
-        .save(&cache_dir)
-        .and_then(|()| match &caches.stored {
+    let (highlights, pages) = rayon::join(
+        || caches.highlight.save(&cache_dir),
+        || match &caches.stored {
             Some(store) => store.save(&cache_dir),
             None => Ok(()),
-        });
+        },
+    );
+    let saved = highlights.and(pages);
     if let Err(e) = saved {
         eprintln!(
             "warning: cannot save the build cache in {}: {e}",
@@ -561,10 +562,34 @@ pub fn build_into<'s, S: Sink + 's>(
         consume: Some(&write_page),
         reuse: Some(&reuse),
     };
-    let (_, body_problems) = site.render_bodies_cached(true, hooks)?;
+    // The site files need only the summaries: they are made beside the
+    // pages, so no core idles while one renders the catalog at the end.
+    // Like the pages, they reach the output only if the build succeeds.
+    let site_files = || -> Result<usize, Error> {
+        let Some(out) = sink else { return Ok(0) };
+        let key = site_files_key(&site, &renderer);
+        let kept = stored.and_then(|store| store.reuse(SITE_FILES, key, |rel| out.keep(rel)));
+        if let Some(kept) = kept {
+            return Ok(kept.files);
+        }
+        let written = write_site_files(&site, &renderer, out)?;
+        let n = written.len();
+        if let Some(store) = stored {
+            store.record(
+                SITE_FILES,
+                key,
+                written,
+                &RenderedBody::default(),
+                Vec::new(),
+            );
+        }
+        Ok(n)
+    };
+    let (bodies, site_files) = rayon::join(|| site.render_bodies_cached(true, hooks), site_files);
+    let (_, body_problems) = bodies?;
     problems.extend(body_problems);
     problems.sort();
-    stage("markdown and pages", &mut stages);
+    stage("pages and site files", &mut stages);
     for (name, clock) in [
         ("markdown (cpu)", &crate::timing::MARKDOWN),
         ("highlight (cpu)", &crate::timing::HIGHLIGHT),
@@ -576,28 +601,8 @@ pub fn build_into<'s, S: Sink + 's>(
     if problems.has_errors() {
         return Err(Error::Content(problems));
     }
-    files += written.into_inner();
-    if let Some(out) = sink {
-        let key = site_files_key(&site, &renderer);
-        let kept = stored.and_then(|store| store.reuse(SITE_FILES, key, |rel| out.keep(rel)));
-        if let Some(kept) = kept {
-            files += kept.files;
-        } else {
-            let written = write_site_files(&site, &renderer, out)?;
-            files += written.len();
-            if let Some(store) = stored {
-                store.record(
-                    SITE_FILES,
-                    key,
-                    written,
-                    &RenderedBody::default(),
-                    Vec::new(),
-                );
-            }
-        }
-    }
+    files += written.into_inner() + site_files?;
     templates.finish_build();
-    stage("site files", &mut stages);
     let report = BuildReport {
         output: PathBuf::new(),
         error_pages: site.content.errors.len(),
