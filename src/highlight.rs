@@ -365,45 +365,111 @@ fn write_entry(out: &mut impl std::io::Write, key: u64, html: &str) -> std::io::
     out.write_all(html.as_bytes())
 }
 
-/// The cache file as read, and where each entry's HTML lies in it: only
-/// the index is built up front.
+/// The cache file, open, and where each entry's HTML lies in it: only the
+/// index is read up front, each entry when a block needs it, so a build
+/// that highlights a few blocks does not hold the whole file in memory.
 #[derive(Debug, Default)]
 struct LoadedEntries {
-    data: Vec<u8>,
-    known: HashMap<u64, std::ops::Range<usize>>,
+    /// Taken away (closed) before the file is replaced.
+    file: std::sync::RwLock<Option<std::fs::File>>,
+    /// Key to offset and length of the HTML.
+    known: HashMap<u64, (u64, u32)>,
+    /// Where the last whole entry ends: new entries are appended there.
+    end: u64,
+}
+
+/// Reads `buf.len()` bytes of `file` at `offset`, leaving its cursor alone
+/// where the platform allows.
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = std::os::windows::fs::FileExt::seek_read(
+                file,
+                &mut buf[done..],
+                offset + done as u64,
+            )?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        use std::io::{Read, Seek};
+        let mut file = file;
+        file.seek(std::io::SeekFrom::Start(offset))?;
+        file.read_exact(buf)
+    }
 }
 
 impl LoadedEntries {
     fn read(dir: Option<&std::path::Path>) -> Self {
+        use std::io::Read;
         let mut entries = Self::default();
-        let Some(Ok(data)) = dir.map(|d| std::fs::read(d.join(CACHE_FILE))) else {
+        let Some(Ok(file)) = dir.map(|d| std::fs::File::open(d.join(CACHE_FILE))) else {
             return entries;
         };
-        if !data.starts_with(CACHE_MAGIC) {
+        let Ok(len) = file.metadata().map(|m| m.len()) else {
+            return entries;
+        };
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, &file);
+        let mut magic = vec![0; CACHE_MAGIC.len()];
+        if reader.read_exact(&mut magic).is_err() || magic != CACHE_MAGIC {
             return entries;
         }
-        let mut at = CACHE_MAGIC.len();
-        while let Some(head) = data.get(at..at + 12) {
+        let mut at = CACHE_MAGIC.len() as u64;
+        let mut head = [0u8; 12];
+        // An entry cut short (a build stopped while appending) ends the file.
+        while reader.read_exact(&mut head).is_ok() {
             let key = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
-            let len = u32::from_le_bytes(head[8..12].try_into().unwrap_or_default()) as usize;
-            let range = at + 12..at + 12 + len;
-            let Some(html) = data.get(range.clone()) else {
-                break;
-            };
-            if std::str::from_utf8(html).is_err() {
+            let n = u32::from_le_bytes(head[8..12].try_into().unwrap_or_default());
+            let html_at = at + 12;
+            if html_at + u64::from(n) > len || reader.seek_relative(i64::from(n)).is_err() {
                 break;
             }
-            entries.known.insert(key, range.clone());
-            at = range.end;
+            entries.known.insert(key, (html_at, n));
+            at = html_at + u64::from(n);
         }
-        entries.data = data;
+        drop(reader);
+        entries.end = at;
+        entries.file = std::sync::RwLock::new(Some(file));
         entries
     }
 
-    fn html(&self, key: u64) -> Option<&str> {
-        let range = self.known.get(&key)?;
-        // Checked to be UTF-8 when read.
-        std::str::from_utf8(self.data.get(range.clone())?).ok()
+    fn html(&self, key: u64) -> Option<String> {
+        let &(offset, n) = self.known.get(&key)?;
+        let file = self.file.read().unwrap_or_else(|p| p.into_inner());
+        let mut buf = vec![0; n as usize];
+        read_exact_at(file.as_ref()?, &mut buf, offset).ok()?;
+        // A damaged entry is a miss: the block is highlighted again.
+        String::from_utf8(buf).ok()
+    }
+
+    /// The bytes the entries take in the file, used and unused.
+    fn sizes(&self, used: &std::collections::HashSet<u64>) -> (u64, u64) {
+        let mut sizes = (0, 0);
+        for (key, (_, n)) in &self.known {
+            let size = 12 + u64::from(*n);
+            if used.contains(key) {
+                sizes.0 += size;
+            } else {
+                sizes.1 += size;
+            }
+        }
+        sizes
+    }
+
+    /// Closes the file, so that it can be replaced.
+    fn close(&self) {
+        *self.file.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
 
@@ -448,7 +514,7 @@ impl HighlightCache {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(key);
-            return html.to_string();
+            return html;
         }
         if let Some(html) = self
             .fresh
@@ -499,7 +565,9 @@ impl HighlightCache {
         used.extend(keys.iter().copied());
     }
 
-    /// Writes the entries this process used into `dir`, replacing the file whole.
+    /// Writes the entries this process used into `dir`. New entries are
+    /// appended to the file while at least half of it is still in use;
+    /// else the file is replaced by one holding only the used entries.
     pub fn save(&self, dir: &std::path::Path) -> std::io::Result<()> {
         let used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         let mut fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
@@ -510,32 +578,52 @@ impl HighlightCache {
                 return Err(std::io::Error::other("could not write new entries"));
             }
             // Nothing new, and the file was not even needed: it stays as it
-            // is (entries no page uses any more go at the next save that
-            // rewrites it).
+            // is (entries no page uses any more go at a later save).
             if fresh.is_empty() && self.loaded.get().is_none() {
                 return Ok(());
             }
             let entries = self.entries();
-            if fresh.is_empty() && entries.known.keys().all(|k| used.contains(k)) {
+            let (kept, unused) = entries.sizes(&used);
+            if fresh.is_empty() && unused == 0 {
                 return Ok(());
             }
             std::fs::create_dir_all(dir)?;
-            let keeps_old = entries.known.keys().any(|k| used.contains(k));
             let mut spill = spill;
-            if !keeps_old && fresh.memory.is_empty() {
+            if kept == 0 && fresh.memory.is_empty() {
                 if let Some((path, spilled)) = spill.take() {
                     drop(spilled.into_inner().map_err(|e| e.into_error())?);
+                    entries.close();
                     return std::fs::rename(&path, dir.join(CACHE_FILE));
                 }
             }
-            let tmp = dir.join(format!("{CACHE_FILE}.{}.tmp", std::process::id()));
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-            std::io::Write::write_all(&mut out, CACHE_MAGIC)?;
-            for key in entries.known.keys().filter(|k| used.contains(k)) {
-                if let Some(html) = entries.html(*key) {
-                    write_entry(&mut out, *key, html)?;
-                }
+            let has_file = entries
+                .file
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some();
+            // Appending keeps a large cache's save proportional to what is new.
+            let append = has_file && unused <= kept;
+            if append && fresh.is_empty() {
+                return Ok(());
             }
+            let target = dir.join(CACHE_FILE);
+            let tmp = dir.join(format!("{CACHE_FILE}.{}.tmp", std::process::id()));
+            let mut out = if append {
+                let mut file = std::fs::OpenOptions::new().write(true).open(&target)?;
+                // Past the last whole entry, over any cut-short one.
+                file.set_len(entries.end)?;
+                std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(entries.end))?;
+                std::io::BufWriter::new(file)
+            } else {
+                let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+                std::io::Write::write_all(&mut out, CACHE_MAGIC)?;
+                for key in entries.known.keys().filter(|k| used.contains(k)) {
+                    if let Some(html) = entries.html(*key) {
+                        write_entry(&mut out, *key, &html)?;
+                    }
+                }
+                out
+            };
             for (key, html) in &fresh.memory {
                 write_entry(&mut out, *key, html)?;
             }
@@ -550,7 +638,11 @@ impl HighlightCache {
                 std::io::copy(&mut file, &mut out)?;
             }
             drop(out.into_inner().map_err(|e| e.into_error())?);
-            std::fs::rename(&tmp, dir.join(CACHE_FILE))
+            if append {
+                return Ok(());
+            }
+            entries.close();
+            std::fs::rename(&tmp, &target)
         })();
         if let Some(path) = spill_path {
             let _ = std::fs::remove_file(path);
@@ -803,39 +895,46 @@ mod tests {
         assert!(is_known_language("text"));
     }
 
+    const LIGHT: &str = "InspiredGitHub";
+    const DARK: &str = "base16-ocean.dark";
+
+    fn cache_keys(dir: &std::path::Path) -> std::collections::BTreeSet<u64> {
+        HighlightCache::load(dir)
+            .entries()
+            .known
+            .keys()
+            .copied()
+            .collect()
+    }
+
+    fn key(code: &str) -> u64 {
+        HighlightCache::block_key(code, "python", LIGHT, DARK)
+    }
+
     #[test]
     fn the_cache_round_trips_and_drops_unused_entries() {
         let dir = tempfile::tempdir().unwrap();
         let cache = HighlightCache::load(dir.path());
-        let a = cache.highlight("x = 1\n", "python", "InspiredGitHub", "base16-ocean.dark");
-        let b = cache.highlight("y = 2\n", "python", "InspiredGitHub", "base16-ocean.dark");
+        let a = cache.highlight("x = 1\n", "python", LIGHT, DARK);
+        let b = cache.highlight("y = 2\n", "python", LIGHT, DARK);
+        cache.highlight("w = 4\n", "python", LIGHT, DARK);
         cache.save(dir.path()).unwrap();
+        assert_eq!(cache_keys(dir.path()).len(), 3);
         let again = HighlightCache::load(dir.path());
-        assert_eq!(again.entries().known.len(), 2);
-        assert_eq!(
-            again.highlight("x = 1\n", "python", "InspiredGitHub", "base16-ocean.dark"),
-            a
-        );
+        assert_eq!(again.highlight("x = 1\n", "python", LIGHT, DARK), a);
         assert_ne!(a, b);
+        // Two of three entries unused: the file is rewritten without them.
         again.save(dir.path()).unwrap();
-        assert_eq!(
-            HighlightCache::load(dir.path()).entries().known.len(),
-            1,
-            "unused entries dropped"
-        );
+        assert_eq!(cache_keys(dir.path()), [key("x = 1\n")].into());
+
         // Kept entries and new ones together; no spill file stays behind.
         let third = HighlightCache::load(dir.path());
-        assert_eq!(
-            third.highlight("x = 1\n", "python", "InspiredGitHub", "base16-ocean.dark"),
-            a
-        );
-        let c = third.highlight("z = 3\n", "python", "InspiredGitHub", "base16-ocean.dark");
+        assert_eq!(third.highlight("x = 1\n", "python", LIGHT, DARK), a);
+        let c = third.highlight("z = 3\n", "python", LIGHT, DARK);
         third.save(dir.path()).unwrap();
         let fourth = HighlightCache::load(dir.path());
         assert_eq!(fourth.entries().known.len(), 2);
-        let z =
-            HighlightCache::block_key("z = 3\n", "python", "InspiredGitHub", "base16-ocean.dark");
-        assert_eq!(fourth.entries().html(z), Some(c.as_str()));
+        assert_eq!(fourth.entries().html(key("z = 3\n")), Some(c.clone()));
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -843,18 +942,59 @@ mod tests {
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
         // Another theme is another key.
-        assert!(!again
+        assert!(!fourth
             .entries()
             .known
             .contains_key(&HighlightCache::block_key(
                 "x = 1\n",
                 "python",
-                "InspiredGitHub",
+                LIGHT,
                 "Solarized (dark)"
             )));
         // A damaged file is an empty cache.
         std::fs::write(dir.path().join(CACHE_FILE), b"garbage").unwrap();
         assert!(HighlightCache::load(dir.path()).entries().known.is_empty());
+    }
+
+    #[test]
+    fn new_entries_are_appended_while_most_of_the_cache_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CACHE_FILE);
+        let first = HighlightCache::load(dir.path());
+        for code in ["a = 1\n", "b = 2\n", "c = 3\n"] {
+            first.highlight(code, "python", LIGHT, DARK);
+        }
+        first.save(dir.path()).unwrap();
+        let before = std::fs::read(&path).unwrap();
+
+        // Two of three used, one new: the old bytes stay, the new entry follows.
+        let second = HighlightCache::load(dir.path());
+        second.highlight("a = 1\n", "python", LIGHT, DARK);
+        second.highlight("b = 2\n", "python", LIGHT, DARK);
+        let d = second.highlight("d = 4\n", "python", LIGHT, DARK);
+        second.save(dir.path()).unwrap();
+        let after = std::fs::read(&path).unwrap();
+        assert!(after.len() > before.len());
+        assert_eq!(after[..before.len()], before[..]);
+        assert_eq!(cache_keys(dir.path()).len(), 4);
+
+        // An entry cut short (a build stopped while appending) is dropped,
+        // and the next append goes where it began.
+        std::fs::write(&path, &after[..after.len() - 5]).unwrap();
+        assert_eq!(
+            cache_keys(dir.path()),
+            [key("a = 1\n"), key("b = 2\n"), key("c = 3\n")].into()
+        );
+        let third = HighlightCache::load(dir.path());
+        for code in ["a = 1\n", "b = 2\n", "c = 3\n"] {
+            third.highlight(code, "python", LIGHT, DARK);
+        }
+        assert_eq!(third.highlight("d = 4\n", "python", LIGHT, DARK), d);
+        third.save(dir.path()).unwrap();
+        let fourth = HighlightCache::load(dir.path());
+        assert_eq!(fourth.entries().known.len(), 4);
+        assert_eq!(fourth.entries().html(key("d = 4\n")), Some(d));
+        assert_eq!(std::fs::read(&path).unwrap().len(), after.len());
     }
 
     #[test]

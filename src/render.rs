@@ -231,17 +231,39 @@ pub struct CategoryGroup {
 /// Groups codes by category: the order of `categories` in settings first,
 /// then the rest A–Z.
 pub fn group_by_category(summaries: &[ErrorSummary], config: &SiteConfig) -> Vec<CategoryGroup> {
-    let mut by_name: BTreeMap<&str, Vec<ErrorSummary>> = BTreeMap::new();
-    for s in summaries {
-        by_name
-            .entry(s.category.as_str())
-            .or_default()
-            .push(s.clone());
+    category_members(summaries, config)
+        .into_iter()
+        .map(|m| CategoryGroup {
+            count: m.members.len(),
+            errors: m.members.iter().map(|&i| summaries[i].clone()).collect(),
+            name: m.name,
+            id: m.id,
+        })
+        .collect()
+}
+
+/// A category and its codes, as indices into the summaries, sorted by code.
+#[derive(Debug)]
+pub struct CategoryMembers {
+    /// Name.
+    pub name: String,
+    /// Anchor id.
+    pub id: String,
+    /// Indices into the summaries.
+    pub members: Vec<usize>,
+}
+
+/// The categories of `summaries` (sorted by code) in the order of
+/// `site.yaml`'s `categories`, then the others by name.
+fn category_members(summaries: &[ErrorSummary], config: &SiteConfig) -> Vec<CategoryMembers> {
+    let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, s) in summaries.iter().enumerate() {
+        by_name.entry(s.category.as_str()).or_default().push(i);
     }
     let mut groups = Vec::new();
     for name in &config.categories {
-        if let Some(errors) = by_name.remove(name.as_str()) {
-            groups.push((name.clone(), errors));
+        if let Some(members) = by_name.remove(name.as_str()) {
+            groups.push((name.clone(), members));
         }
     }
     let mut rest: Vec<_> = by_name
@@ -252,16 +274,24 @@ pub fn group_by_category(summaries: &[ErrorSummary], config: &SiteConfig) -> Vec
     groups.extend(rest);
     groups
         .into_iter()
-        .map(|(name, mut errors)| {
-            errors.sort_by(|a, b| a.code.cmp(&b.code));
-            CategoryGroup {
+        .map(|(name, mut members)| {
+            members.sort_by(|&a, &b| summaries[a].code.cmp(&summaries[b].code));
+            CategoryMembers {
                 id: category_id(&name),
-                count: errors.len(),
                 name,
-                errors,
+                members,
             }
         })
         .collect()
+}
+
+/// A [`CategoryGroup`] as templates see it, borrowing the summaries.
+#[derive(Serialize)]
+struct CategoryGroupView<'a> {
+    name: &'a str,
+    id: &'a str,
+    count: usize,
+    errors: Vec<&'a ErrorSummary>,
 }
 
 /// An entry of a page's "on this page" list.
@@ -398,14 +428,12 @@ pub struct PageRenderer<'a> {
 pub struct SiteIndex {
     /// Summaries of all codes, sorted by code.
     pub summaries: Vec<ErrorSummary>,
-    /// Codes grouped for the catalog.
-    pub groups: Vec<CategoryGroup>,
+    /// Codes grouped by category.
+    pub groups: Vec<CategoryMembers>,
     /// Categories for navigation.
     pub categories: Vec<CategoryLink>,
     /// Guides for navigation.
     pub guides: Vec<GuideLink>,
-    /// Each summary as a template value, in the order of `summaries`.
-    summary_values: Vec<serde_json::Value>,
     /// The site as templates see it.
     site: serde_json::Value,
     /// A hash of each summary, in the order of `summaries`, and of what
@@ -476,7 +504,7 @@ impl<'a> PageRenderer<'a> {
             .iter()
             .map(|e| ErrorSummary::new(e, config))
             .collect();
-        let groups = group_by_category(&summaries, config);
+        let groups = category_members(&summaries, config);
         let catalog_url = config.url(&config.catalog_rel());
         let categories: Vec<CategoryLink> = groups
             .iter()
@@ -484,7 +512,7 @@ impl<'a> PageRenderer<'a> {
                 name: g.name.clone(),
                 id: g.id.clone(),
                 url: format!("{catalog_url}#{}", g.id),
-                count: g.count,
+                count: g.members.len(),
             })
             .collect();
         let mut guide_pages: Vec<&GuidePage> = content
@@ -503,15 +531,10 @@ impl<'a> PageRenderer<'a> {
                 url: config.url(&g.rel_url),
             })
             .collect();
-        let summary_values: Vec<serde_json::Value> = summaries
-            .iter()
-            .map(|s| serde_json::to_value(s).unwrap_or_default())
-            .collect();
-        let summary_keys = summary_values.iter().map(hash_json).collect();
+        let summary_keys = summaries.iter().map(hash_json).collect();
         let mut index = SiteIndex {
             site: site_value(config, assets, &guides, &categories),
             summaries,
-            summary_values,
             groups,
             categories,
             guides,
@@ -570,6 +593,29 @@ impl<'a> PageRenderer<'a> {
             .ok()
     }
 
+    /// The codes of a category, as indices into the summaries.
+    fn siblings(&self, group: Option<usize>) -> &[usize] {
+        group.map_or(&[][..], |g| self.index.groups[g].members.as_slice())
+    }
+
+    /// The groups as templates see them.
+    fn group_views(&self) -> Vec<CategoryGroupView<'_>> {
+        self.index
+            .groups
+            .iter()
+            .map(|g| CategoryGroupView {
+                name: &g.name,
+                id: &g.id,
+                count: g.members.len(),
+                errors: g
+                    .members
+                    .iter()
+                    .map(|&i| &self.index.summaries[i])
+                    .collect(),
+            })
+            .collect()
+    }
+
     fn error_parts(&self, page: &ErrorPage) -> ErrorParts {
         let m = &page.meta;
         let related = m
@@ -578,9 +624,9 @@ impl<'a> PageRenderer<'a> {
             .filter_map(|r| self.summary_index(r))
             .collect();
         let group = self.index.groups.iter().position(|g| g.name == m.category);
-        let siblings = group.map_or(&[][..], |g| self.index.groups[g].errors.as_slice());
+        let siblings = self.siblings(group);
         let pos = siblings
-            .binary_search_by(|e| e.code.as_str().cmp(&m.code))
+            .binary_search_by(|&i| self.index.summaries[i].code.as_str().cmp(&m.code))
             .ok();
         // The sidebar shows the neighbourhood of a large category, so page
         // size stays constant however many codes a category holds.
@@ -620,25 +666,14 @@ impl<'a> PageRenderer<'a> {
         let m = &page.meta;
         let parts = self.error_parts(page);
         let rel = self.config.error_rel(&m.code);
-        // Summaries go in as clones of values made once per build: cheaper
-        // than serialising the same summaries again for every page.
         let index = &self.index;
-        let summary = |e: &ErrorSummary| match self.summary_index(&e.code) {
-            Some(i) => index.summary_values[i].clone(),
-            None => serde_json::to_value(e).unwrap_or_default(),
-        };
+        let summary = |i: &usize| serde_json::to_value(&index.summaries[*i]).unwrap_or_default();
         let own = match parts.own {
-            Some(i) => index.summary_values[i].clone(),
+            Some(i) => summary(&i),
             None => serde_json::to_value(ErrorSummary::new(page, self.config)).unwrap_or_default(),
         };
-        let related = parts
-            .related
-            .iter()
-            .map(|&i| index.summary_values[i].clone())
-            .collect();
-        let siblings = parts
-            .group
-            .map_or(&[][..], |g| index.groups[g].errors.as_slice());
+        let related = parts.related.iter().map(summary).collect();
+        let siblings = self.siblings(parts.group);
         let extra = m
             .extra
             .as_ref()
@@ -702,18 +737,15 @@ impl<'a> PageRenderer<'a> {
         for &i in &parts.related {
             put(self.index.summary_keys[i]);
         }
-        if let Some(g) = parts.group {
-            let siblings = &self.index.groups[g].errors;
+        if parts.group.is_some() {
+            let siblings = self.siblings(parts.group);
+            let keys = &self.index.summary_keys;
             put(siblings.len() as u64);
-            let in_summaries = |e: &ErrorSummary| {
-                self.summary_index(&e.code)
-                    .map_or(0, |i| self.index.summary_keys[i])
-            };
-            for e in &siblings[parts.window.clone()] {
-                put(in_summaries(e));
+            for &i in &siblings[parts.window.clone()] {
+                put(keys[i]);
             }
             for n in [parts.prev, parts.next] {
-                put(n.map_or(0, |i| in_summaries(&siblings[i])));
+                put(n.map_or(0, |i| keys[siblings[i]]));
             }
         }
         h.digest()
@@ -739,7 +771,7 @@ impl<'a> PageRenderer<'a> {
         let mut statuses: Vec<u16> = self.index.summaries.iter().map(|s| s.status).collect();
         statuses.sort_unstable();
         statuses.dedup();
-        ctx.insert("groups", &self.index.groups);
+        ctx.insert("groups", &self.group_views());
         ctx.insert("total", &self.index.summaries.len());
         ctx.insert("statuses", &statuses);
         self.templates.render("catalog.html", &ctx)
@@ -768,7 +800,7 @@ impl<'a> PageRenderer<'a> {
         ctx.insert("is_home", &page.rel_url.is_empty());
         ctx.insert("content", &body.html);
         ctx.insert("toc", &toc(&body.headings));
-        ctx.insert("groups", &self.index.groups);
+        ctx.insert("groups", &self.group_views());
         self.templates.render("page.html", &ctx)
     }
 
@@ -789,14 +821,14 @@ impl<'a> PageRenderer<'a> {
         ctx.insert("is_home", &true);
         ctx.insert("content", "");
         ctx.insert("toc", &Vec::<TocEntry>::new());
-        ctx.insert("groups", &self.index.groups);
+        ctx.insert("groups", &self.group_views());
         self.templates.render("page.html", &ctx)
     }
 
     /// The 404 page.
     pub fn not_found(&self) -> Result<String, Error> {
         let mut ctx = self.base_context("404.html");
-        ctx.insert("groups", &self.index.groups);
+        ctx.insert("groups", &self.group_views());
         self.templates.render("404.html", &ctx)
     }
 
