@@ -109,6 +109,19 @@ fn fetch(port: u16, path: &str) -> Option<String> {
     Some(raw)
 }
 
+/// The preview's build version: at once, or once it differs from `seen`
+/// (the server answers within its poll timeout either way).
+fn build_version(port: u16, seen: Option<u64>) -> Option<u64> {
+    let path = match seen {
+        Some(v) => format!("/__errdocs/poll?v={v}"),
+        None => "/__errdocs/poll".to_string(),
+    };
+    let reply = fetch(port, &path)?;
+    let body = &reply[reply.find("\r\n\r\n")? + 4..];
+    let status: serde_json::Value = serde_json::from_str(body).ok()?;
+    status["version"].as_u64()
+}
+
 /// Waits up to `limit` for a line of the server's log holding one of `needles`.
 fn wait_for_log(log: &Receiver<String>, needles: &[&str], limit: Duration) -> Option<String> {
     let end = Instant::now() + limit;
@@ -123,8 +136,8 @@ fn wait_for_log(log: &Receiver<String>, needles: &[&str], limit: Duration) -> Op
 }
 
 /// `errdocs serve` on the site: after one page's file is saved, the time
-/// until the server answers with the new page (polled as fast as it
-/// answers), and until the whole site has been checked again.
+/// until the server has the new page (as open pages learn it: their poll
+/// returns), and until the whole site has been checked again.
 fn bench_serve(root: &std::path::Path, pages: usize, runs: usize) {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -154,15 +167,24 @@ fn bench_serve(root: &std::path::Path, pages: usize, runs: usize) {
         }
         let (code, marker) = corpus::edited_page(100_000 + i);
         let url = format!("/reference/errors/{code}/");
+        let Some(mut version) = build_version(port, None) else {
+            break;
+        };
         corpus::edit_one_page(root, 100_000 + i).expect("edit a page");
         let saved = Instant::now();
         let limit = saved + Duration::from_secs(10);
         let mut seen = None;
+        // Each poll returns when the server has something new to serve.
         while Instant::now() < limit {
-            if fetch(port, &url).is_some_and(|page| page.contains(&marker)) {
-                seen = Some(saved.elapsed());
+            let Some(next) = build_version(port, Some(version)) else {
+                break;
+            };
+            let at = saved.elapsed();
+            if next != version && fetch(port, &url).is_some_and(|page| page.contains(&marker)) {
+                seen = Some(at);
                 break;
             }
+            version = next;
         }
         let Some(seen) = seen else { break };
         served.push(seen);
