@@ -64,6 +64,9 @@ pub struct BodyHooks<'a, E> {
     pub consume: Option<&'a BodyConsumer<'a, E>>,
     /// Skips bodies whose pages the output already holds.
     pub reuse: Option<&'a BodyReuse<'a>>,
+    /// Keeps only what the checks need of each body, as with `consume`,
+    /// even without a consumer.
+    pub lean: bool,
 }
 
 /// A page whose body was just rendered.
@@ -142,13 +145,16 @@ impl Site {
     }
 
     /// Renders every Markdown body in parallel and checks what rendering
-    /// finds (JSON examples, links and their anchors, languages).
+    /// finds (JSON examples, links and their anchors, languages). The
+    /// bodies keep only what the checks need: their HTML and code go as
+    /// soon as each is rendered, so memory stays flat however large the site.
     pub fn render_bodies(&self, highlight: bool) -> (Bodies, Diagnostics) {
         let hooks = BodyHooks::<std::convert::Infallible> {
             cache: None,
             highlight_cache: None,
             consume: None,
             reuse: None,
+            lean: true,
         };
         match self.render_bodies_cached(highlight, hooks) {
             Ok(done) => done,
@@ -174,6 +180,7 @@ impl Site {
             highlight_cache,
             consume,
             reuse,
+            lean,
         } = hooks;
         let links = self.content.link_map(&self.config);
         // Keys only matter to the hooks; `check` needs none.
@@ -200,10 +207,11 @@ impl Site {
                 .unwrap_or_else(|never| match never {})
         };
         let keep = |page: PageRef<'_>, body: RenderedBody, key: u64| -> Result<RenderedBody, E> {
-            let Some(consume) = consume else {
-                return Ok(body);
-            };
-            consume(page, &body, key)?;
+            match consume {
+                Some(consume) => consume(page, &body, key)?,
+                None if !lean => return Ok(body),
+                None => {}
+            }
             let mut body = body;
             body.html = String::new();
             for block in &mut body.code_blocks {
@@ -561,6 +569,7 @@ pub fn build_into<'s, S: Sink + 's>(
         highlight_cache: Some(&caches.highlight),
         consume: Some(&write_page),
         reuse: Some(&reuse),
+        lean: true,
     };
     // The site files need only the summaries: they are made beside the
     // pages, so no core idles while one renders the catalog at the end.
