@@ -222,15 +222,25 @@ impl PageStore {
         {
             return Ok(());
         }
-        pages.retain(|_, page| {
-            page.files.iter_mut().all(|f| {
-                let Ok(meta) = std::fs::symlink_metadata(output.join(&f.rel)) else {
-                    return false;
-                };
-                f.len = meta.len();
-                mtime_ns(&meta).map(|t| f.mtime_ns = t).is_some()
-            })
-        });
+        let gone: Vec<String> = {
+            use rayon::prelude::*;
+            pages
+                .par_iter_mut()
+                .filter_map(|(code, page)| {
+                    let intact = page.files.iter_mut().all(|f| {
+                        let Ok(meta) = std::fs::symlink_metadata(output.join(&f.rel)) else {
+                            return false;
+                        };
+                        f.len = meta.len();
+                        mtime_ns(&meta).map(|t| f.mtime_ns = t).is_some()
+                    });
+                    (!intact).then(|| code.clone())
+                })
+                .collect()
+        };
+        for code in gone {
+            pages.remove(&code);
+        }
         let file = StoreFile {
             errdocs: env!("CARGO_PKG_VERSION").to_string(),
             output: output.clone(),
