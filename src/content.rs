@@ -370,16 +370,19 @@ fn split_front_matter(text: &str) -> Result<Split<'_>, (usize, String)> {
 }
 
 /// Reads one file, giving its source and front-matter YAML.
-fn read_source(root: &Path, path: &Path) -> Result<(SourceFile, Option<String>), Diagnostic> {
-    let shown = crate::diagnostic::display_path(root, path);
-    let content_root = root.join(CONTENT_DIR);
-    let content_path = path
-        .strip_prefix(&content_root)
+/// The path of a file under `content/`, relative to it, with `/` separators.
+pub fn content_path(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root.join(CONTENT_DIR))
         .unwrap_or(path)
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
-        .join("/");
+        .join("/")
+}
+
+fn read_source(root: &Path, path: &Path) -> Result<(SourceFile, Option<String>), Diagnostic> {
+    let shown = crate::diagnostic::display_path(root, path);
+    let content_path = content_path(root, path);
     let bytes = std::fs::read(path).map_err(|e| {
         Diagnostic::error(
             &shown,
@@ -695,19 +698,13 @@ pub fn load_with(
     }
 
     let mut content = Content::default();
-    let content_path = |p: &Path| {
-        p.strip_prefix(&content_root)
-            .unwrap_or(p)
-            .to_string_lossy()
-            .replace('\\', "/")
-    };
     for (r, path) in error_results.into_iter().zip(&error_files) {
         match r {
             Ok(page) if page.meta.draft && !drafts => {}
             Ok(page) => content.errors.push(page),
             Err(ds) => {
                 problems.extend(ds);
-                content.unloaded.push(content_path(path));
+                content.unloaded.push(content_path(root, path));
             }
         }
     }
@@ -717,7 +714,7 @@ pub fn load_with(
             Ok(page) => content.guides.push(page),
             Err(ds) => {
                 problems.extend(ds);
-                content.unloaded.push(content_path(path));
+                content.unloaded.push(content_path(root, path));
             }
         }
     }

@@ -667,10 +667,7 @@ impl BuiltSite {
         highlight: &HighlightCache,
     ) -> Option<crate::output::MemoryFiles> {
         let site = &self.site;
-        let rel = path
-            .strip_prefix(site.root.join(content::CONTENT_DIR))
-            .ok()?;
-        let rel = rel.to_str()?.replace('\\', "/");
+        let rel = content::content_path(&site.root, path);
         let old = site
             .content
             .errors

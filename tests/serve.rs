@@ -440,23 +440,34 @@ fn the_default_port_moves_when_busy() {
     assert!(!seen.contains("127.0.0.1:1111/"), "{seen}");
 }
 
+/// Load options as `serve` gives them.
+fn preview_load() -> errdocs::LoadOptions {
+    errdocs::LoadOptions {
+        base_url: Some("http://127.0.0.1:9999".into()),
+        drafts: false,
+    }
+}
+
+/// Builds the site at `root` into memory with `caches`.
+fn build_in_memory(
+    root: &Path,
+    caches: &errdocs::site::Caches,
+) -> Result<errdocs::output::MemoryFiles, errdocs::Error> {
+    let memory = errdocs::output::MemoryOutput::new();
+    errdocs::site::build_into(root, &preview_load(), caches, || Ok(Some(&memory)))?;
+    Ok(memory.into_files())
+}
+
 #[test]
 fn a_cached_rebuild_equals_a_clean_build() {
-    use errdocs::output::MemoryOutput;
-    use errdocs::site::{build_into, Caches};
+    use errdocs::site::Caches;
     use std::collections::BTreeMap;
 
     let site = fixture("basic");
     let root = site.path();
-    let load = errdocs::LoadOptions {
-        base_url: Some("http://127.0.0.1:9999".into()),
-        drafts: false,
-    };
     let run = |caches: &Caches| {
-        let memory = MemoryOutput::new();
-        build_into(root, &load, caches, || Ok(Some(&memory))).unwrap();
-        memory
-            .into_files()
+        build_in_memory(root, caches)
+            .unwrap()
             .into_iter()
             .map(|(k, v)| (k, v.to_vec()))
             .collect::<BTreeMap<_, _>>()
@@ -513,10 +524,7 @@ fn a_rebuild_keeping_unchanged_pages_equals_a_clean_build() {
 
     let site = fixture("basic");
     let root = site.path();
-    let load = errdocs::LoadOptions {
-        base_url: Some("http://127.0.0.1:9999".into()),
-        drafts: false,
-    };
+    let load = preview_load();
     let caches = Caches::in_memory();
     // As `serve` does: each build may keep the last good build's files.
     let rebuild = |previous: Arc<MemoryFiles>| {
@@ -525,11 +533,7 @@ fn a_rebuild_keeping_unchanged_pages_equals_a_clean_build() {
         caches.stored.as_ref().unwrap().finish_in_memory(true);
         (report.reused_pages, Arc::new(memory.into_files()))
     };
-    let clean = || {
-        let memory = MemoryOutput::new();
-        build_into(root, &load, &Caches::default(), || Ok(Some(&memory))).unwrap();
-        memory.into_files()
-    };
+    let clean = || build_in_memory(root, &Caches::default()).unwrap();
     let (reused, first) = rebuild(Arc::default());
     assert_eq!(reused, 0);
     let (reused, second) = rebuild(Arc::clone(&first));
@@ -565,20 +569,12 @@ fn a_rebuild_keeping_unchanged_pages_equals_a_clean_build() {
 
 #[test]
 fn a_page_rendered_alone_equals_a_clean_build_and_only_when_nothing_else_changes() {
-    use errdocs::output::MemoryOutput;
-    use errdocs::site::{build_into, Caches};
+    use errdocs::site::Caches;
 
     let site = fixture("basic");
     let root = site.path();
-    let load = errdocs::LoadOptions {
-        base_url: Some("http://127.0.0.1:9999".into()),
-        drafts: false,
-    };
     let caches = Caches::in_memory();
-    let built = |caches: &Caches| {
-        let memory = MemoryOutput::new();
-        build_into(root, &load, caches, || Ok(Some(&memory))).map(|_| memory.into_files())
-    };
+    let built = |caches: &Caches| build_in_memory(root, caches);
     built(&caches).unwrap();
     let last = || {
         caches
