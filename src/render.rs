@@ -442,6 +442,72 @@ pub struct SiteIndex {
     shared_key: u64,
 }
 
+/// How much of a code a template value shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum SummaryShape {
+    /// The whole summary.
+    Full,
+    /// What a sidebar link shows ([`NavEntry`]).
+    Nav,
+}
+
+/// One code as the sidebar lists it: a page shows a window of 40 of
+/// these, so they carry what a link needs rather than the whole summary.
+#[derive(Serialize)]
+struct NavEntry<'a> {
+    code: &'a str,
+    title: &'a str,
+    url: &'a str,
+    status: u16,
+    deprecated: bool,
+}
+
+/// Template values made on this thread, by the hash of the summary and
+/// their shape. The next page in a category shows nearly the same codes
+/// (its sidebar window moves by one), so a value is cloned from here far
+/// more often than made: cloning skips the hashing and the growing of a
+/// fresh map.
+type SummaryValues =
+    std::collections::HashMap<(u64, SummaryShape), serde_json::Value, rustc_hash::FxBuildHasher>;
+
+thread_local! {
+    static SUMMARY_VALUES: std::cell::RefCell<SummaryValues> = Default::default();
+}
+
+/// At this many values a thread starts again from none, bounding memory
+/// (a value is a few KiB) while holding the windows of many categories.
+const SUMMARY_VALUES_LIMIT: usize = 2048;
+
+impl SiteIndex {
+    /// The template value of summary `i`, in `shape`.
+    fn summary_value(&self, i: usize, shape: SummaryShape) -> serde_json::Value {
+        let key = (self.summary_keys[i], shape);
+        SUMMARY_VALUES.with(|cell| {
+            let mut values = cell.borrow_mut();
+            if let Some(value) = values.get(&key) {
+                return value.clone();
+            }
+            let s = &self.summaries[i];
+            let value = match shape {
+                SummaryShape::Full => serde_json::to_value(s),
+                SummaryShape::Nav => serde_json::to_value(NavEntry {
+                    code: &s.code,
+                    title: &s.title,
+                    url: &s.url,
+                    status: s.status,
+                    deprecated: s.deprecated,
+                }),
+            }
+            .unwrap_or_default();
+            if values.len() >= SUMMARY_VALUES_LIMIT {
+                values.clear();
+            }
+            values.insert(key, value.clone());
+            value
+        })
+    }
+}
+
 /// What a code's page shows of other codes, as indices: into `summaries`,
 /// and into its category's group.
 struct ErrorParts {
@@ -667,7 +733,7 @@ impl<'a> PageRenderer<'a> {
         let parts = self.error_parts(page);
         let rel = self.config.error_rel(&m.code);
         let index = &self.index;
-        let summary = |i: &usize| serde_json::to_value(&index.summaries[*i]).unwrap_or_default();
+        let summary = |i: &usize| index.summary_value(*i, SummaryShape::Full);
         let own = match parts.own {
             Some(i) => summary(&i),
             None => serde_json::to_value(ErrorSummary::new(page, self.config)).unwrap_or_default(),
@@ -696,7 +762,10 @@ impl<'a> PageRenderer<'a> {
             ("related", Value::Array(related)),
             (
                 "siblings",
-                siblings[parts.window.clone()].iter().map(summary).collect(),
+                siblings[parts.window.clone()]
+                    .iter()
+                    .map(|&i| index.summary_value(i, SummaryShape::Nav))
+                    .collect(),
             ),
             ("siblings_total", siblings.len().into()),
             (

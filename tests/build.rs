@@ -395,6 +395,59 @@ fn site_templates_and_static_override_the_theme() {
 }
 
 #[test]
+fn sidebar_entries_carry_what_a_link_needs() {
+    let site = fixture("basic");
+    write(
+        site.path(),
+        "templates/error.html",
+        "{% extends \"base.html\" %}{% block main %}<ol>{% for s in siblings %}\
+         <li data-code=\"{{ s.code }}\" data-status=\"{{ s.status }}\" data-deprecated=\"{{ s.deprecated }}\">\
+         <a href=\"{{ s.url }}\">{{ s.title }}</a></li>{% endfor %}</ol>\
+         <p class=\"prev\">{% if prev %}{{ prev.summary }}{% endif %}</p>{% endblock main %}",
+    );
+    build(site.path());
+    let doc = page(
+        &site.path().join("public"),
+        "reference/errors/key_missing/index.html",
+    );
+    let entries: Vec<(String, String, String, String, String)> = select(&doc, "main li")
+        .iter()
+        .map(|li| {
+            let attr = |n: &str| li.value().attr(n).unwrap_or_default().to_string();
+            let a = li
+                .select(&scraper::Selector::parse("a").unwrap())
+                .next()
+                .unwrap();
+            (
+                attr("data-code"),
+                attr("data-status"),
+                attr("data-deprecated"),
+                a.value().attr("href").unwrap_or_default().to_string(),
+                a.text().collect(),
+            )
+        })
+        .collect();
+    let entry = |code: &str, status: &str, title: &str| {
+        (
+            code.to_string(),
+            status.to_string(),
+            "false".to_string(),
+            format!("/docs/reference/errors/{code}/"),
+            title.to_string(),
+        )
+    };
+    assert_eq!(
+        entries,
+        vec![
+            entry("escape_me", "403", "<script>alert(1)</script> & friends"),
+            entry("key_missing", "401", "Key missing"),
+        ]
+    );
+    // The neighbours are whole summaries.
+    assert_eq!(text_of(&doc, "main p.prev"), "Summary with <b>tags</b>");
+}
+
+#[test]
 fn a_failed_build_leaves_the_old_output_byte_for_byte() {
     let site = fixture("basic");
     build(site.path());
