@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 use syntect::highlighting::{Color, FontStyle, Highlighter, Style, Theme, ThemeSet};
-use syntect::parsing::{ParseState, Scope, ScopeStack, ScopeStackOp, SyntaxReference, SyntaxSet};
+use syntect::parsing::{ParseState, Scope, ScopeStack, SyntaxReference, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 fn syntaxes() -> &'static SyntaxSet {
@@ -80,6 +80,12 @@ pub fn is_known_language(lang: &str) -> bool {
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
+    push_escaped(&mut out, text);
+    out
+}
+
+/// Appends `text` to `out`, escaped as [`escape_html`] does.
+fn push_escaped(out: &mut String, text: &str) {
     let mut plain = 0;
     // The characters replaced are ASCII, so byte positions are char boundaries.
     for (i, b) in text.bytes().enumerate() {
@@ -96,7 +102,6 @@ pub fn escape_html(text: &str) -> String {
         plain = i + 1;
     }
     out.push_str(&text[plain..]);
-    out
 }
 
 /// `code` as HTML with short class spans (no `<pre>` around it), styled for
@@ -138,45 +143,38 @@ fn push_span(out: &mut String, text: &mut String, class: &str) {
         return;
     }
     if class.is_empty() {
-        out.push_str(&escape_html(text));
+        push_escaped(out, text);
     } else {
         out.push_str("<span class=\"");
         out.push_str(class);
         out.push_str("\">");
-        out.push_str(&escape_html(text));
+        push_escaped(out, text);
         out.push_str("</span>");
     }
     text.clear();
 }
 
-/// The theme pair, its two highlighters, and the classes of each scope
-/// stack under it.
-type ClassCache = (
-    String,
-    Option<(Highlighter<'static>, Highlighter<'static>)>,
-    FastMap<Vec<Scope>, Rc<str>>,
-);
+/// A line cut where its style changes: where each piece ends (a byte
+/// offset into the line) and the classes it gets.
+type Pieces = Rc<[(usize, Rc<str>)]>;
 
-thread_local! {
-    /// Classes by scope stack, for the theme pair they were computed for:
-    /// matching a stack against a theme's selectors is the costly part of
-    /// styling, and the same stacks recur in every block.
-    static CLASSES: RefCell<ClassCache> = RefCell::new(Default::default());
-}
-
-/// One way a line was parsed: the state before, the outcome, and whether
-/// it was used again since the memo was last trimmed.
+/// One way a line was highlighted: the parser state and scope stack
+/// before, the outcome, and whether it was used again since the memo was
+/// last trimmed.
 struct LineParse {
     before: ParseState,
-    ops: Rc<[(usize, ScopeStackOp)]>,
+    stack_before: ScopeStack,
+    pieces: Pieces,
     after: ParseState,
+    stack_after: ScopeStack,
     hit: bool,
 }
 
-/// Lines parsed before, by syntax and text, each with the states it was
-/// parsed from. Parsing a line is a pure function of the state before it and
-/// its text, and error catalogs repeat the same snippets with small changes,
-/// so most lines of a new block were already parsed in an earlier one.
+/// Lines highlighted before, by syntax and text, each with the states it
+/// was highlighted from. Parsing a line is a pure function of the parser
+/// state before it and its text, and its classes of the scope stack too;
+/// error catalogs repeat the same snippets with small changes, so most
+/// lines of a new block were already highlighted in an earlier one.
 #[derive(Default)]
 struct LineMemo {
     /// By syntax (its address), then by line.
@@ -193,22 +191,47 @@ type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 const LINE_MEMO_LIMIT: usize = 4_000;
 
 impl LineMemo {
-    fn parse(
+    /// The pieces of `line`, highlighted from `state` and `stack`, which
+    /// it moves past the line.
+    fn highlight(
         &mut self,
         syntax: &SyntaxReference,
         state: &mut ParseState,
+        stack: &mut ScopeStack,
         line: &str,
-    ) -> Option<Rc<[(usize, ScopeStackOp)]>> {
+        mut class_of: impl FnMut(&ScopeStack) -> Rc<str>,
+    ) -> Option<Pieces> {
         let syntax_id = syntax as *const SyntaxReference as usize;
         if let Some(seen) = self.lines.get_mut(&syntax_id).and_then(|l| l.get_mut(line)) {
-            if let Some(p) = seen.iter_mut().find(|p| &p.before == state) {
+            if let Some(p) = seen
+                .iter_mut()
+                .find(|p| &p.before == state && &p.stack_before == stack)
+            {
                 p.hit = true;
-                *state = p.after.clone();
-                return Some(Rc::clone(&p.ops));
+                state.clone_from(&p.after);
+                stack.clone_from(&p.stack_after);
+                return Some(Rc::clone(&p.pieces));
             }
         }
-        let before = state.clone();
-        let ops: Rc<[(usize, ScopeStackOp)]> = state.parse_line(line, syntaxes()).ok()?.into();
+        let (before, stack_before) = (state.clone(), stack.clone());
+        let ops = state.parse_line(line, syntaxes()).ok()?;
+        let mut pieces = Vec::with_capacity(ops.len() + 1);
+        let mut pos = 0;
+        let ends = ops
+            .iter()
+            .map(|(i, op)| (*i, Some(op)))
+            .chain(std::iter::once((line.len(), None)));
+        for (end, op) in ends {
+            let end = end.clamp(pos, line.len());
+            if end > pos {
+                pieces.push((end, class_of(stack)));
+                pos = end;
+            }
+            if let Some(op) = op {
+                stack.apply(op).ok()?;
+            }
+        }
+        let pieces: Pieces = pieces.into();
         if self.entries >= LINE_MEMO_LIMIT {
             self.trim();
         }
@@ -216,11 +239,13 @@ impl LineMemo {
         let lines = self.lines.entry(syntax_id).or_default();
         lines.entry(line.into()).or_default().push(LineParse {
             before,
-            ops: Rc::clone(&ops),
+            stack_before,
+            pieces: Rc::clone(&pieces),
             after: state.clone(),
+            stack_after: stack.clone(),
             hit: false,
         });
-        Some(ops)
+        Some(pieces)
     }
 
     /// Keeps the lines used again since the last trim; all go when those
@@ -245,8 +270,25 @@ impl LineMemo {
     }
 }
 
+/// A thread's highlighting state for one theme pair: its two
+/// highlighters, the classes of each scope stack under them, and the
+/// lines highlighted so far.
+struct ThemedHighlighter {
+    pair: String,
+    light: Highlighter<'static>,
+    dark: Highlighter<'static>,
+    fg_light: Color,
+    fg_dark: Color,
+    /// Matching a stack against a theme's selectors is the costly part of
+    /// styling, and the same stacks recur in every block.
+    classes: FastMap<Vec<Scope>, Rc<str>>,
+    lines: LineMemo,
+}
+
 thread_local! {
-    static LINES: RefCell<LineMemo> = RefCell::new(LineMemo::default());
+    /// Made again only when the theme pair changes: making a highlighter
+    /// compiles its theme's selectors.
+    static HIGHLIGHTER: RefCell<Option<ThemedHighlighter>> = const { RefCell::new(None) };
 }
 
 fn highlight_inner(code: &str, lang: &str, light: &str, dark: &str) -> Option<String> {
@@ -257,18 +299,30 @@ fn highlight_inner(code: &str, lang: &str, light: &str, dark: &str) -> Option<St
     let themes = &themes().themes;
     let (light_theme, dark_theme) = (themes.get(light)?, themes.get(dark)?);
     let fg = |t: &Theme| t.settings.foreground.unwrap_or(Color::BLACK);
-    let (fg_light, fg_dark) = (fg(light_theme), fg(dark_theme));
     let pair = format!("{light}\u{0}{dark}");
-    CLASSES.with(|cell| {
-        let mut cache = cell.borrow_mut();
-        if cache.0 != pair || cache.1.is_none() {
-            // Making a highlighter compiles its theme's selectors.
-            let highlighters = (Highlighter::new(light_theme), Highlighter::new(dark_theme));
-            *cache = (pair, Some(highlighters), FastMap::default());
+    HIGHLIGHTER.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().map_or(true, |h| h.pair != pair) {
+            *cell = Some(ThemedHighlighter {
+                pair,
+                light: Highlighter::new(light_theme),
+                dark: Highlighter::new(dark_theme),
+                fg_light: fg(light_theme),
+                fg_dark: fg(dark_theme),
+                classes: FastMap::default(),
+                lines: LineMemo::default(),
+            });
         }
-        let (_, Some((hl_light, hl_dark)), classes) = &mut *cache else {
-            return None;
-        };
+        let h = cell.as_mut()?;
+        let ThemedHighlighter {
+            light,
+            dark,
+            fg_light,
+            fg_dark,
+            classes,
+            lines,
+            ..
+        } = h;
         let mut class_of = |stack: &ScopeStack| -> Rc<str> {
             if let Some(c) = classes.get(stack.as_slice()) {
                 return Rc::clone(c);
@@ -277,14 +331,14 @@ fn highlight_inner(code: &str, lang: &str, light: &str, dark: &str) -> Option<St
             style_class(
                 &mut class,
                 'l',
-                hl_light.style_for_stack(stack.as_slice()),
-                fg_light,
+                light.style_for_stack(stack.as_slice()),
+                *fg_light,
             );
             style_class(
                 &mut class,
                 'd',
-                hl_dark.style_for_stack(stack.as_slice()),
-                fg_dark,
+                dark.style_for_stack(stack.as_slice()),
+                *fg_dark,
             );
             let class: Rc<str> = class.trim_start().into();
             classes.insert(stack.as_slice().to_vec(), Rc::clone(&class));
@@ -296,28 +350,17 @@ fn highlight_inner(code: &str, lang: &str, light: &str, dark: &str) -> Option<St
         let mut pending = String::new();
         let mut pending_class: Rc<str> = "".into();
         for line in LinesWithEndings::from(code) {
-            let ops = LINES.with(|memo| memo.borrow_mut().parse(syntax, &mut parse, line))?;
+            let pieces = lines.highlight(syntax, &mut parse, &mut stack, line, &mut class_of)?;
             let mut pos = 0;
-            let ends = ops
-                .iter()
-                .map(|(i, op)| (*i, Some(op)))
-                .chain(std::iter::once((line.len(), None)));
-            for (end, op) in ends {
-                let end = end.clamp(pos, line.len());
-                if end > pos {
-                    let text = &line[pos..end];
-                    let class = class_of(&stack);
-                    // Blank text needs no colour: it joins whatever span is open.
-                    if class != pending_class && !text.trim().is_empty() {
-                        push_span(&mut out, &mut pending, &pending_class);
-                        pending_class = class;
-                    }
-                    pending.push_str(text);
-                    pos = end;
+            for (end, class) in pieces.iter() {
+                let text = &line[pos..*end];
+                // Blank text needs no colour: it joins whatever span is open.
+                if *class != pending_class && !text.trim().is_empty() {
+                    push_span(&mut out, &mut pending, &pending_class);
+                    pending_class = Rc::clone(class);
                 }
-                if let Some(op) = op {
-                    stack.apply(op).ok()?;
-                }
+                pending.push_str(text);
+                pos = *end;
             }
         }
         push_span(&mut out, &mut pending, &pending_class);
@@ -870,7 +913,10 @@ mod tests {
             .collect();
         let _ = hl(&many);
         assert_eq!(hl(second), fresh);
-        LINES.with(|memo| assert!(memo.borrow().entries <= LINE_MEMO_LIMIT));
+        HIGHLIGHTER.with(|h| {
+            let entries = h.borrow().as_ref().map_or(0, |h| h.lines.entries);
+            assert!(entries > 0 && entries <= LINE_MEMO_LIMIT, "{entries}");
+        });
     }
 
     #[test]
