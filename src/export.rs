@@ -180,6 +180,115 @@ fn is_absent(d: &Deprecation) -> bool {
     !d.is_deprecated()
 }
 
+impl MarkdownFrontMatter<'_> {
+    /// The front matter as YAML, as serde_yaml writes it. Almost every
+    /// value is a plain scalar, written here directly (serde_yaml's emitter
+    /// costs more than the rest of the Markdown version); anything else goes
+    /// through serde_yaml.
+    fn to_yaml(&self) -> String {
+        self.to_plain_yaml().unwrap_or_else(|| {
+            // Plain strings and numbers always serialise.
+            serde_yaml::to_string(self).unwrap_or_default()
+        })
+    }
+
+    fn to_plain_yaml(&self) -> Option<String> {
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(256);
+        // Numbers and booleans are written as they are, strings only when plain.
+        let mut raw = |key: &str, value: &dyn std::fmt::Display| {
+            let _ = writeln!(out, "{key}: {value}");
+        };
+        let text = plain_scalar;
+        raw("code", &text(self.code)?);
+        raw("title", &text(self.title)?);
+        raw("status", &self.status);
+        raw("category", &text(self.category)?);
+        raw("summary", &text(self.summary)?);
+        raw("url", &text(&self.url)?);
+        if let Some(scope) = self.scope {
+            raw("scope", &text(scope)?);
+        }
+        if let Some(r) = self.retryable {
+            raw("retryable", &r);
+        }
+        match self.deprecated {
+            Deprecation::Absent | Deprecation::Flag(false) => {}
+            Deprecation::Flag(true) => raw("deprecated", &true),
+            Deprecation::Message(m) => raw("deprecated", &text(m)?),
+        }
+        for (key, value) in [("replaced_by", self.replaced_by), ("since", self.since)] {
+            if let Some(v) = value {
+                raw(key, &text(v)?);
+            }
+        }
+        for (key, items) in [("related", self.related), ("aliases", self.aliases)] {
+            if items.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "{key}:");
+            for item in items {
+                let _ = writeln!(out, "- {}", text(item)?);
+            }
+        }
+        Some(out)
+    }
+}
+
+/// `value` when serde_yaml writes it as a plain scalar, checked
+/// conservatively: none for anything that might need quotes or read as
+/// another type (a number, a boolean, null).
+fn plain_scalar(value: &str) -> Option<&str> {
+    let bytes = value.as_bytes();
+    let (&first, &last) = (bytes.first()?, bytes.last()?);
+    let date_like = |b: &[u8]| {
+        // `2025-03` or `2025-03-14`.
+        let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        (b.len() == 7 || (b.len() == 10 && b[7] == b'-' && digits(8..10)))
+            && b[4] == b'-'
+            && digits(0..4)
+            && digits(5..7)
+    };
+    let leads = first.is_ascii_alphabetic() || matches!(first, b'_' | b'/' | b'(');
+    if !(leads || (first.is_ascii_digit() && date_like(bytes))) || last == b' ' || last == b':' {
+        return None;
+    }
+    let words = [
+        "true", "false", "null", "yes", "no", "on", "off", "y", "n", "inf", "infinity", "nan",
+    ];
+    if words.iter().any(|w| value.eq_ignore_ascii_case(w)) {
+        return None;
+    }
+    let mut after_colon = false;
+    for &b in bytes {
+        let ok = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'.' | b','
+                    | b'_'
+                    | b'-'
+                    | b'/'
+                    | b'('
+                    | b')'
+                    | b'\''
+                    | b'?'
+                    | b'!'
+                    | b'@'
+                    | b'%'
+                    | b'+'
+                    | b'='
+                    | b';'
+                    | b':'
+            )
+            || (b == b' ' && !after_colon);
+        if !ok {
+            return None;
+        }
+        after_colon = b == b':';
+    }
+    Some(value)
+}
+
 /// A page as Markdown (`reference/errors/<code>.md`): its front matter and
 /// body, with every link made absolute so the file reads the same anywhere.
 pub fn page_markdown(
@@ -203,8 +312,7 @@ pub fn page_markdown(
         related: &m.related,
         aliases: &m.aliases,
     };
-    // Plain strings and numbers always serialise.
-    let yaml = serde_yaml::to_string(&front).unwrap_or_default();
+    let yaml = front.to_yaml();
     let body = absolute_links(page.source.body(), &page.source.content_path, config, links);
     format!(
         "---\n{yaml}---\n\n{}",
@@ -693,6 +801,108 @@ pub fn openapi(content: &Content, config: &SiteConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn front<'a>(
+        strings: [&'a str; 6],
+        deprecated: &'a Deprecation,
+        lists: &'a [String],
+    ) -> MarkdownFrontMatter<'a> {
+        let [code, title, summary, scope, since, item] = strings;
+        MarkdownFrontMatter {
+            code,
+            title,
+            status: 429,
+            category: "Rate limits",
+            summary,
+            url: format!("https://api.example/docs/reference/errors/{code}/"),
+            scope: (!scope.is_empty()).then_some(scope),
+            retryable: (!item.is_empty()).then_some(item.len() % 2 == 0),
+            deprecated,
+            replaced_by: (!item.is_empty()).then_some(item),
+            since: (!since.is_empty()).then_some(since),
+            related: lists,
+            aliases: &lists[..lists.len().min(1)],
+        }
+    }
+
+    #[test]
+    fn front_matter_is_written_as_serde_yaml_writes_it() {
+        let lists = ["quota_exceeded".to_string(), "a:b".to_string()];
+        let flags = [
+            Deprecation::Absent,
+            Deprecation::Flag(false),
+            Deprecation::Flag(true),
+            Deprecation::Message("Use v2 (see /docs/v2).".into()),
+            Deprecation::Message("yes".into()),
+        ];
+        let strings = [
+            [
+                "rate_limited",
+                "Too many requests",
+                "Slow down, then retry.",
+                "All endpoints",
+                "2025-03",
+                "x",
+            ],
+            [
+                "e1",
+                "It's 50% off!",
+                "Use the key; retry @ 5 s (max).",
+                "",
+                "2025-03-14",
+                "",
+            ],
+            ["e2", "Key: missing", "a #b", "x:", "2025-3", "1e3"],
+            ["e3", "True", "null", " lead", "trail ", "0123"],
+            ["e4", "naïve", "a\tb", "\"quoted\"", "line\nbreak", "-x"],
+            ["e5", "[list]", "{map}", "*star", "&amp", "!tag"],
+            [
+                "e6",
+                "2025-03",
+                "12:30",
+                "https://x.example/a?b=c",
+                "yes",
+                "NaN",
+            ],
+        ];
+        let mut plain = 0;
+        for s in strings {
+            for d in &flags {
+                for n in [0, 1, 2] {
+                    let f = front(s, d, &lists[..n]);
+                    let expected = serde_yaml::to_string(&f).unwrap();
+                    assert_eq!(f.to_yaml(), expected);
+                    plain += usize::from(f.to_plain_yaml().is_some());
+                }
+            }
+        }
+        // The common case takes the direct path.
+        assert!(plain >= 5, "{plain}");
+    }
+
+    #[test]
+    fn plain_scalars_are_what_serde_yaml_leaves_unquoted() {
+        let alphabet: Vec<char> = "aZ09 .,_-/()'?!@%+=;:#\"\\&*[]{}|>~`\tüe".chars().collect();
+        // Every string of up to three of these characters, and some longer.
+        let mut strings = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        strings.dedup();
+        strings
+            .extend(["2025-03-14", "2025-13", "Infinity", "off", "e5", "x: y"].map(String::from));
+        for s in &strings {
+            if let Some(p) = plain_scalar(s) {
+                assert_eq!(serde_yaml::to_string(s).unwrap(), format!("{p}\n"), "{s:?}");
+            }
+        }
+        let plain = strings.iter().filter(|s| plain_scalar(s).is_some()).count();
+        assert!(plain > 1000, "{plain}");
+    }
 
     fn links() -> HashMap<String, String> {
         let mut map = HashMap::new();
