@@ -7,6 +7,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use errdocs::{BuildOptions, CheckOptions, Diagnostics, Error, LoadOptions};
 
+/// Rendering makes and frees many small values; jemalloc's fast paths take
+/// them with fewer instructions than the system allocator's.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "errdocs",
