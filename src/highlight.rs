@@ -920,6 +920,54 @@ mod tests {
     }
 
     #[test]
+    fn remembered_pieces_give_the_same_html_in_every_language() {
+        // Blocks that share most lines and differ in strings, numbers and
+        // the state a shared line is reached in (inside a comment or a
+        // string, or not): each, highlighted after the others on one
+        // thread, equals a fresh highlight of it.
+        let blocks: Vec<(&str, String)> = (0..12)
+            .flat_map(|i| {
+                let odd = i % 2;
+                [
+                    (
+                        "json",
+                        format!(
+                            "{{\n  \"error\": \"e{i}\",\n  \"retry_after\": {},\n  \"details\": [\n    {{ \"param\": \"f{odd}\" }}\n  ]\n}}\n",
+                            i % 3
+                        ),
+                    ),
+                    (
+                        "javascript",
+                        format!(
+                            "const r = await send();\n{}if (r.status !== 40{odd}) return r;\nthrow new Error(\"e{i}\");\n",
+                            if odd == 0 { "/* " } else { "" }
+                        ),
+                    ),
+                    (
+                        "python",
+                        format!(
+                            "def f(r):\n{}    if r.status == 40{odd}:\n        return \"e{i}\"\n    return None\n",
+                            if i % 3 == 0 { "    \"\"\"\n" } else { "" }
+                        ),
+                    ),
+                ]
+            })
+            .collect();
+        let hl =
+            |lang: &str, code: &str| highlight(code, lang, "InspiredGitHub", "base16-ocean.dark");
+        let fresh: Vec<String> = blocks
+            .iter()
+            .map(|(lang, code)| {
+                let (lang, code) = (lang.to_string(), code.clone());
+                std::thread::spawn(move || hl(&lang, &code)).join().unwrap()
+            })
+            .collect();
+        let warm: Vec<String> = blocks.iter().map(|(lang, code)| hl(lang, code)).collect();
+        assert_eq!(warm, fresh);
+        assert!(fresh.iter().all(|h| h.contains("<span class=")));
+    }
+
+    #[test]
     fn escapes_the_five_characters_and_keeps_the_rest() {
         assert_eq!(
             escape_html("<a href=\"x\">it's</a> & ünïcødé → ok"),
