@@ -940,7 +940,7 @@ mod tests {
                         "javascript",
                         format!(
                             "const r = await send();\n{}if (r.status !== 40{odd}) return r;\nthrow new Error(\"e{i}\");\n",
-                            if odd == 0 { "/* " } else { "" }
+                            if odd == 0 { "/*\n" } else { "" }
                         ),
                     ),
                     (
