@@ -274,7 +274,8 @@ impl LineMemo {
 /// highlighters, the classes of each scope stack under them, and the
 /// lines highlighted so far.
 struct ThemedHighlighter {
-    pair: String,
+    /// The two themes' names.
+    pair: (String, String),
     light: Highlighter<'static>,
     dark: Highlighter<'static>,
     fg_light: Color,
@@ -299,12 +300,14 @@ fn highlight_inner(code: &str, lang: &str, light: &str, dark: &str) -> Option<St
     let themes = &themes().themes;
     let (light_theme, dark_theme) = (themes.get(light)?, themes.get(dark)?);
     let fg = |t: &Theme| t.settings.foreground.unwrap_or(Color::BLACK);
-    let pair = format!("{light}\u{0}{dark}");
     HIGHLIGHTER.with(|cell| {
         let mut cell = cell.borrow_mut();
-        if cell.as_ref().map_or(true, |h| h.pair != pair) {
+        if cell
+            .as_ref()
+            .map_or(true, |h| h.pair.0 != light || h.pair.1 != dark)
+        {
             *cell = Some(ThemedHighlighter {
-                pair,
+                pair: (light.to_string(), dark.to_string()),
                 light: Highlighter::new(light_theme),
                 dark: Highlighter::new(dark_theme),
                 fg_light: fg(light_theme),
