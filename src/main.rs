@@ -15,9 +15,26 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// One arena for all threads: each thread's cache keeps the fast paths
 /// uncontended, and a build's peak memory stays near what glibc's
-/// allocator needs (an arena per thread holds a tenth more).
+/// allocator needs (an arena per thread holds a tenth more). Where jemalloc
+/// also serves C code's `malloc` (oniguruma allocates on every regex
+/// search), it reads its options from the unprefixed symbol.
 #[cfg(not(target_env = "msvc"))]
-#[export_name = "_rjem_malloc_conf"]
+#[cfg_attr(
+    not(any(
+        target_os = "android",
+        target_os = "dragonfly",
+        target_vendor = "apple"
+    )),
+    export_name = "malloc_conf"
+)]
+#[cfg_attr(
+    any(
+        target_os = "android",
+        target_os = "dragonfly",
+        target_vendor = "apple"
+    ),
+    export_name = "_rjem_malloc_conf"
+)]
 static ALLOCATOR_OPTIONS: &[u8; 10] = b"narenas:1\0";
 
 #[derive(Parser)]
