@@ -86,6 +86,23 @@ pub fn escape_html(text: &str) -> String {
 
 /// Appends `text` to `out`, escaped as [`escape_html`] does.
 fn push_escaped(out: &mut String, text: &str) {
+    let done: Result<(), std::convert::Infallible> = escaped_pieces(text, |piece| {
+        out.push_str(piece);
+        Ok(())
+    });
+    let Ok(()) = done;
+}
+
+/// Writes `text` to `out`, escaped as [`escape_html`] does: the escaping
+/// templates use.
+pub fn write_escaped(text: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    escaped_pieces(text, |piece| out.write_all(piece.as_bytes()))
+}
+
+/// Hands `put` the pieces of `text` escaped as [`escape_html`] does: runs
+/// of plain text and entities, in order.
+#[inline]
+fn escaped_pieces<E>(text: &str, mut put: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
     let mut plain = 0;
     // The characters replaced are ASCII, so byte positions are char boundaries.
     for (i, b) in text.bytes().enumerate() {
@@ -97,11 +114,11 @@ fn push_escaped(out: &mut String, text: &str) {
             b'\'' => "&#39;",
             _ => continue,
         };
-        out.push_str(&text[plain..i]);
-        out.push_str(entity);
+        put(&text[plain..i])?;
+        put(entity)?;
         plain = i + 1;
     }
-    out.push_str(&text[plain..]);
+    put(&text[plain..])
 }
 
 /// `code` as HTML with short class spans (no `<pre>` around it), styled for

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
-use tera::{Context, Tera};
+use tera::{Tera, Value};
 
 use crate::config::SiteConfig;
 use crate::content::{Content, ErrorPage, GuidePage};
@@ -333,9 +333,15 @@ pub struct Templates {
 /// whose template and context did not change is not rendered again.
 pub type PageCache = crate::memo::Memo<std::sync::Arc<str>>;
 
-/// Turns a tera error and its causes into one readable line.
+/// Turns a tera error and its causes into one message; its report shows
+/// the template, line and column.
 fn template_error(e: tera::Error) -> Error {
-    let mut msg = e.to_string();
+    // Tera's report starts with its own `error: `; the CLI writes one.
+    let report = e.to_string();
+    let mut msg = report
+        .strip_prefix("error: ")
+        .unwrap_or(&report)
+        .to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         msg.push_str(": ");
@@ -349,9 +355,9 @@ impl Templates {
     /// Compiles the theme's templates.
     pub fn new(theme: &Theme) -> Result<Self, Error> {
         let mut tera = Tera::default();
-        tera.autoescape_on(vec![".html", ".htm", ".xml"]);
+        tera.autoescape_on([".html", ".htm", ".xml"]);
         // Tera's own escaping also rewrites `/`, which makes URLs unreadable.
-        tera.set_escape_fn(crate::highlight::escape_html);
+        tera.set_escape_fn(crate::highlight::write_escaped);
         tera.add_raw_templates(
             theme
                 .templates
@@ -378,17 +384,12 @@ impl Templates {
         self
     }
 
-    fn render(&self, name: &str, ctx: &Context) -> Result<String, Error> {
-        let render = || {
-            crate::timing::TEMPLATES
-                .time(|| self.tera.render(name, ctx))
-                .map_err(template_error)
-        };
+    fn render(&self, name: &str, vars: Vars) -> Result<String, Error> {
         let Some(cache) = &self.cache else {
-            return render();
+            return self.render_now(name, vars);
         };
-        // Same template, same context: same bytes.
-        let json = serde_json::to_vec(&ctx.clone().into_json()).unwrap_or_default();
+        // Same template, same variables: same bytes.
+        let json = serde_json::to_vec(&vars.0).unwrap_or_default();
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(&self.fingerprint.to_le_bytes());
         h.update(name.as_bytes());
@@ -396,9 +397,20 @@ impl Templates {
         h.update(&json);
         let key = h.digest();
         let html = cache.get_or_make(key, || {
-            render().map(|h| std::sync::Arc::<str>::from(h.as_str()))
+            self.render_now(name, vars)
+                .map(|h| std::sync::Arc::<str>::from(h.as_str()))
         })?;
         Ok(html.to_string())
+    }
+
+    fn render_now(&self, name: &str, vars: Vars) -> Result<String, Error> {
+        let mut ctx = tera::Context::new();
+        for (key, value) in vars.0 {
+            ctx.insert_value(key, value);
+        }
+        crate::timing::TEMPLATES
+            .time(|| self.tera.render(name, &ctx))
+            .map_err(template_error)
     }
 
     /// Ends one build: pages it did not use leave the cache.
@@ -407,6 +419,30 @@ impl Templates {
             cache.retain_used();
         }
     }
+}
+
+/// The variables a template receives, in the order they are set (a later
+/// one of the same name wins).
+#[derive(Default)]
+struct Vars(Vec<(&'static str, Value)>);
+
+impl Vars {
+    /// Sets `key` to `value` as templates see it.
+    fn insert(&mut self, key: &'static str, value: &(impl Serialize + ?Sized)) {
+        self.0.push((key, value_of(value)));
+    }
+
+    /// Sets `key` to a template value: a made one is cheap to clone, as
+    /// lists and maps are shared.
+    fn put(&mut self, key: &'static str, value: Value) {
+        self.0.push((key, value));
+    }
+}
+
+/// `value` as templates see it. Only a map key that is not a string,
+/// number or boolean can fail, and errdocs hands templates none.
+fn value_of(value: &(impl Serialize + ?Sized)) -> Value {
+    Value::try_from_serializable(value).unwrap_or_else(|_| Value::none())
 }
 
 /// Everything shared by the pages of one build.
@@ -435,7 +471,7 @@ pub struct SiteIndex {
     /// Guides for navigation.
     pub guides: Vec<GuideLink>,
     /// The site as templates see it.
-    site: serde_json::Value,
+    site: Value,
     /// A hash of each summary, in the order of `summaries`, and of what
     /// every page shares: the parts of a page's key.
     summary_keys: Vec<u64>,
@@ -465,10 +501,9 @@ struct NavEntry<'a> {
 /// Template values made on this thread, by the hash of the summary and
 /// their shape. The next page in a category shows nearly the same codes
 /// (its sidebar window moves by one), so a value is cloned from here far
-/// more often than made: cloning skips the hashing and the growing of a
-/// fresh map.
+/// more often than made, and a clone shares the made map.
 type SummaryValues =
-    std::collections::HashMap<(u64, SummaryShape), serde_json::Value, rustc_hash::FxBuildHasher>;
+    std::collections::HashMap<(u64, SummaryShape), Value, rustc_hash::FxBuildHasher>;
 
 thread_local! {
     static SUMMARY_VALUES: std::cell::RefCell<SummaryValues> = Default::default();
@@ -480,7 +515,7 @@ const SUMMARY_VALUES_LIMIT: usize = 2048;
 
 impl SiteIndex {
     /// The template value of summary `i`, in `shape`.
-    fn summary_value(&self, i: usize, shape: SummaryShape) -> serde_json::Value {
+    fn summary_value(&self, i: usize, shape: SummaryShape) -> Value {
         let key = (self.summary_keys[i], shape);
         SUMMARY_VALUES.with(|cell| {
             let mut values = cell.borrow_mut();
@@ -489,16 +524,15 @@ impl SiteIndex {
             }
             let s = &self.summaries[i];
             let value = match shape {
-                SummaryShape::Full => serde_json::to_value(s),
-                SummaryShape::Nav => serde_json::to_value(NavEntry {
+                SummaryShape::Full => value_of(s),
+                SummaryShape::Nav => value_of(&NavEntry {
                     code: &s.code,
                     title: &s.title,
                     url: &s.url,
                     status: s.status,
                     deprecated: s.deprecated,
                 }),
-            }
-            .unwrap_or_default();
+            };
             if values.len() >= SUMMARY_VALUES_LIMIT {
                 values.clear();
             }
@@ -527,7 +561,7 @@ fn site_value(
     assets: &AssetUrls,
     guides: &[GuideLink],
     categories: &[CategoryLink],
-) -> serde_json::Value {
+) -> Value {
     let c = config;
     let site = SiteView {
         title: &c.title,
@@ -544,13 +578,7 @@ fn site_value(
         guides,
         categories,
     };
-    serde_json::to_value(site).unwrap_or_default()
-}
-
-/// A template context holding `map`'s entries.
-fn context_of(map: serde_json::Map<String, serde_json::Value>) -> Context {
-    // Only a non-object is refused.
-    Context::from_value(serde_json::Value::Object(map)).unwrap_or_default()
+    value_of(&site)
 }
 
 fn hash_json(value: &impl Serialize) -> u64 {
@@ -607,11 +635,9 @@ impl<'a> PageRenderer<'a> {
             summary_keys,
             shared_key: 0,
         };
-        let mut shared = serde_json::Map::new();
-        shared.insert("site".into(), index.site.clone());
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(&templates.fingerprint.to_le_bytes());
-        h.update(&hash_json(&shared).to_le_bytes());
+        h.update(&hash_json(&index.site).to_le_bytes());
         h.update(&hash_json(config).to_le_bytes());
         index.shared_key = h.digest();
         Self::with_index(config, templates, assets, Arc::new(index))
@@ -711,24 +737,19 @@ impl<'a> PageRenderer<'a> {
         }
     }
 
-    fn base_context(&self, rel: &str) -> Context {
-        context_of(self.base_map(rel))
-    }
-
-    /// What every page's context starts from: the site and the page's URLs.
-    fn base_map(&self, rel: &str) -> serde_json::Map<String, serde_json::Value> {
+    /// What every page's variables start from: the site and the page's URLs.
+    fn base_vars(&self, rel: &str) -> Vars {
         let c = self.config;
-        let mut map = serde_json::Map::new();
-        map.insert("site".into(), self.index.site.clone());
-        map.insert("page_url".into(), c.url(rel).into());
-        map.insert("canonical_url".into(), c.absolute_url(rel).into());
-        map
+        let mut vars = Vars::default();
+        vars.put("site", self.index.site.clone());
+        vars.insert("page_url", &c.url(rel));
+        vars.insert("canonical_url", &c.absolute_url(rel));
+        vars
     }
 
-    /// The template context of a code's page, but for what its body gives
-    /// (`content`, `toc`, `audiences`).
-    fn error_context(&self, page: &ErrorPage) -> Context {
-        use serde_json::Value;
+    /// The template variables of a code's page, but for what its body
+    /// gives (`content`, `toc`, `audiences`).
+    fn error_vars(&self, page: &ErrorPage) -> Vars {
         let m = &page.meta;
         let parts = self.error_parts(page);
         let rel = self.config.error_rel(&m.code);
@@ -736,51 +757,40 @@ impl<'a> PageRenderer<'a> {
         let summary = |i: &usize| index.summary_value(*i, SummaryShape::Full);
         let own = match parts.own {
             Some(i) => summary(&i),
-            None => serde_json::to_value(ErrorSummary::new(page, self.config)).unwrap_or_default(),
+            None => value_of(&ErrorSummary::new(page, self.config)),
         };
-        let related = parts.related.iter().map(summary).collect();
+        let related: Vec<Value> = parts.related.iter().map(summary).collect();
         let siblings = self.siblings(parts.group);
+        let nav: Vec<Value> = siblings[parts.window.clone()]
+            .iter()
+            .map(|&i| index.summary_value(i, SummaryShape::Nav))
+            .collect();
         let extra = m
             .extra
             .as_ref()
             .and_then(|v| serde_json::to_value(v).ok())
-            .unwrap_or(Value::Object(Default::default()));
+            .unwrap_or(serde_json::Value::Object(Default::default()));
         let category_url = format!(
             "{}#{}",
             self.config.url(&self.config.catalog_rel()),
             category_id(&m.category)
         );
-        let mut map = self.base_map(&rel);
-        for (key, value) in [
-            ("error", own),
-            ("error_extra", extra),
-            ("source_path", page.source.content_path.clone().into()),
-            (
-                "edit_url",
-                self.config.edit_link(&page.source.content_path).into(),
-            ),
-            ("related", Value::Array(related)),
-            (
-                "siblings",
-                siblings[parts.window.clone()]
-                    .iter()
-                    .map(|&i| index.summary_value(i, SummaryShape::Nav))
-                    .collect(),
-            ),
-            ("siblings_total", siblings.len().into()),
-            (
-                "prev",
-                parts.prev.map_or(Value::Null, |i| summary(&siblings[i])),
-            ),
-            (
-                "next",
-                parts.next.map_or(Value::Null, |i| summary(&siblings[i])),
-            ),
-            ("category_url", category_url.into()),
-        ] {
-            map.insert(key.to_string(), value);
-        }
-        context_of(map)
+        let neighbour = |n: Option<usize>| n.map_or(Value::none(), |i| summary(&siblings[i]));
+        let mut vars = self.base_vars(&rel);
+        vars.put("error", own);
+        vars.insert("error_extra", &extra);
+        vars.insert("source_path", &page.source.content_path);
+        vars.insert(
+            "edit_url",
+            &self.config.edit_link(&page.source.content_path),
+        );
+        vars.put("related", Value::from(related));
+        vars.put("siblings", Value::from(nav));
+        vars.insert("siblings_total", &siblings.len());
+        vars.put("prev", neighbour(parts.prev));
+        vars.put("next", neighbour(parts.next));
+        vars.insert("category_url", &category_url);
+        vars
     }
 
     /// A key over everything a code's files depend on but its body: the
@@ -822,7 +832,7 @@ impl<'a> PageRenderer<'a> {
 
     /// The page of a code, with its rendered body.
     pub fn error_page(&self, page: &ErrorPage, body: &RenderedBody) -> Result<String, Error> {
-        let mut ctx = self.error_context(page);
+        let mut ctx = self.error_vars(page);
         let audiences: Vec<_> = body
             .audiences
             .iter()
@@ -831,24 +841,24 @@ impl<'a> PageRenderer<'a> {
         ctx.insert("content", &body.html);
         ctx.insert("toc", &toc(&body.headings));
         ctx.insert("audiences", &audiences);
-        self.templates.render("error.html", &ctx)
+        self.templates.render("error.html", ctx)
     }
 
     /// The catalog page.
     pub fn catalog(&self) -> Result<String, Error> {
-        let mut ctx = self.base_context(&self.config.catalog_rel());
+        let mut ctx = self.base_vars(&self.config.catalog_rel());
         let mut statuses: Vec<u16> = self.index.summaries.iter().map(|s| s.status).collect();
         statuses.sort_unstable();
         statuses.dedup();
         ctx.insert("groups", &self.group_views());
         ctx.insert("total", &self.index.summaries.len());
         ctx.insert("statuses", &statuses);
-        self.templates.render("catalog.html", &ctx)
+        self.templates.render("catalog.html", ctx)
     }
 
     /// A guide page, or the home page.
     pub fn guide(&self, page: &GuidePage, body: &RenderedBody) -> Result<String, Error> {
-        let mut ctx = self.base_context(&page.rel_url);
+        let mut ctx = self.base_vars(&page.rel_url);
         let extra = page
             .meta
             .extra
@@ -870,12 +880,12 @@ impl<'a> PageRenderer<'a> {
         ctx.insert("content", &body.html);
         ctx.insert("toc", &toc(&body.headings));
         ctx.insert("groups", &self.group_views());
-        self.templates.render("page.html", &ctx)
+        self.templates.render("page.html", ctx)
     }
 
     /// The home page when `content/index.md` does not exist.
     pub fn default_home(&self) -> Result<String, Error> {
-        let mut ctx = self.base_context("");
+        let mut ctx = self.base_vars("");
         ctx.insert(
             "page",
             &serde_json::json!({
@@ -891,30 +901,30 @@ impl<'a> PageRenderer<'a> {
         ctx.insert("content", "");
         ctx.insert("toc", &Vec::<TocEntry>::new());
         ctx.insert("groups", &self.group_views());
-        self.templates.render("page.html", &ctx)
+        self.templates.render("page.html", ctx)
     }
 
     /// The 404 page.
     pub fn not_found(&self) -> Result<String, Error> {
-        let mut ctx = self.base_context("404.html");
+        let mut ctx = self.base_vars("404.html");
         ctx.insert("groups", &self.group_views());
-        self.templates.render("404.html", &ctx)
+        self.templates.render("404.html", ctx)
     }
 
     /// The redirect page of a former code.
     pub fn redirect(&self, alias: &str, target: &ErrorSummary) -> Result<String, Error> {
-        let mut ctx = self.base_context(&self.config.error_rel(alias));
-        ctx.insert("alias", alias);
+        let mut ctx = self.base_vars(&self.config.error_rel(alias));
+        ctx.insert("alias", &alias);
         ctx.insert("error", target);
-        self.templates.render("redirect.html", &ctx)
+        self.templates.render("redirect.html", ctx)
     }
 
     /// `sitemap.xml` over the given site-relative paths.
     pub fn sitemap(&self, rels: &[String]) -> Result<String, Error> {
-        let mut ctx = Context::new();
+        let mut ctx = Vars::default();
         let urls: Vec<String> = rels.iter().map(|r| self.config.absolute_url(r)).collect();
         ctx.insert("urls", &urls);
-        self.templates.render("sitemap.xml", &ctx)
+        self.templates.render("sitemap.xml", ctx)
     }
 }
 

@@ -20,7 +20,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ("404.html", include_str!("../templates/404.html")),
     ("redirect.html", include_str!("../templates/redirect.html")),
     ("sitemap.xml", include_str!("../templates/sitemap.xml")),
-    ("macros.html", include_str!("../templates/macros.html")),
+    (
+        "components.html",
+        include_str!("../templates/components.html"),
+    ),
 ];
 
 /// Static files embedded in the binary (the repository's `static/`).

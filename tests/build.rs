@@ -821,3 +821,43 @@ fn warm_builds_keep_unchanged_pages_and_match_a_clean_build() {
     assert_eq!(build(root).reused_pages, 0);
     assert_eq!(snapshot(&out), fresh_snapshot(root));
 }
+
+#[test]
+fn a_broken_template_override_is_named_with_its_line_and_nothing_is_written() {
+    let site = fixture("basic");
+    build(site.path());
+    let out = site.path().join("public");
+    let before = snapshot(&out);
+    let root = site.path().to_str().unwrap();
+
+    // Does not compile: both commands name the template and the line.
+    write(
+        site.path(),
+        "templates/error.html",
+        "{% extends \"base.html\" %}\n{% block main %}\n<h1>{{ error.code </h1>\n{% endblock main %}\n",
+    );
+    for command in ["build", "check"] {
+        let o = errdocs(&[command, "--root", root]);
+        assert_eq!(o.status.code(), Some(2), "{command}");
+        let err = stderr(&o);
+        assert!(
+            err.starts_with("error: template error: Found `</`"),
+            "{command}: {err}"
+        );
+        assert!(err.contains("error.html:3:"), "{command}: {err}");
+    }
+    assert_eq!(snapshot(&out), before);
+
+    // Compiles but fails to render: the build names the template and the variable.
+    write(
+        site.path(),
+        "templates/error.html",
+        "{% extends \"base.html\" %}\n{% block main %}\n<h1>{{ error.no_such_field.name }}</h1>\n{% endblock main %}\n",
+    );
+    let o = errdocs(&["build", "--root", root]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("error.html:3:"), "{err}");
+    assert!(err.contains("`no_such_field` is not defined"), "{err}");
+    assert_eq!(snapshot(&out), before);
+}
