@@ -4,7 +4,8 @@
 //! `serve` after one page's edit, and start-up on a one-page site. Prints
 //! wall time (median of the runs), pages per second, peak RSS and
 //! errdocs' own per-stage breakdown; for `serve`, the time from saving a
-//! page to the server answering with the new page.
+//! page to the server answering with the new page. With `hugo` on the
+//! PATH it also times Hugo's cold build of the same content.
 //!
 //! `cargo bench --bench build`; `ERRDOCS_BENCH_SIZES=1000` and
 //! `ERRDOCS_BENCH_RUNS=5` change what runs, `ERRDOCS_BENCH_DIR=/dev/shm`
@@ -37,11 +38,16 @@ struct Run {
     stderr: String,
 }
 
+/// One run of errdocs with `args`.
+fn run(args: &[&str]) -> Run {
+    run_program(env!("CARGO_BIN_EXE_errdocs"), args)
+}
+
 // The child is reaped with wait4, which also reports its peak memory.
 #[allow(clippy::zombie_processes)]
-fn run(args: &[&str]) -> Run {
+fn run_program(program: &str, args: &[&str]) -> Run {
     let start = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_errdocs"))
+    let child = Command::new(program)
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -63,7 +69,7 @@ fn run(args: &[&str]) -> Run {
     let stderr = reader.join().unwrap_or_default();
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "errdocs {args:?} failed:\n{stderr}"
+        "{program} {args:?} failed:\n{stderr}"
     );
     Run {
         wall,
@@ -218,6 +224,74 @@ fn bench_serve(root: &std::path::Path, pages: usize, runs: usize) {
     );
 }
 
+/// The same content built by Hugo, when `hugo` is on the PATH, for a
+/// figure from the same machine in the same run. Hugo gets a minimal
+/// layout (a page's body alone, a list of links per section), so the
+/// figure is what its Markdown rendering and highlighting of the same
+/// files cost, a lower bound for a site like errdocs'.
+fn bench_hugo(dir: &std::path::Path, root: &std::path::Path, pages: usize, runs: usize) {
+    let Some(version) = Command::new("hugo")
+        .arg("version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+            let v = text.split_whitespace().nth(1)?;
+            Some(v.split('+').next().unwrap_or(v).to_string())
+        })
+    else {
+        return;
+    };
+    let site = dir.join("hugo");
+    let layouts = site.join("layouts/_default");
+    std::fs::create_dir_all(&layouts).expect("hugo site folder");
+    let config = format!(
+        "baseURL: https://bench.example/\ncontentDir: {}\ndisableKinds: [taxonomy, term]\n\
+         markup:\n  highlight:\n    noClasses: false\n",
+        root.join("content").display()
+    );
+    std::fs::write(site.join("hugo.yaml"), config).expect("hugo settings");
+    std::fs::write(
+        layouts.join("single.html"),
+        "<!doctype html><title>{{ .Title }}</title><main>{{ .Content }}</main>\n",
+    )
+    .expect("hugo layout");
+    std::fs::write(
+        layouts.join("list.html"),
+        "<!doctype html><title>{{ .Title }}</title><ul>{{ range .Pages }}\
+         <li><a href=\"{{ .RelPermalink }}\">{{ .Title }}</a></li>{{ end }}</ul>\n",
+    )
+    .expect("hugo layout");
+    let site_s = site.to_str().unwrap();
+    let cold: Vec<Run> = (0..runs)
+        .map(|i| {
+            let out = dir.join(format!("hugo-out-{i}"));
+            let cache = dir.join(format!("hugo-cache-{i}"));
+            let args = [
+                "--quiet",
+                "-s",
+                site_s,
+                "-d",
+                out.to_str().unwrap(),
+                "--cacheDir",
+                cache.to_str().unwrap(),
+            ];
+            run_program("hugo", &args)
+        })
+        .collect();
+    for i in 0..runs {
+        let _ = std::fs::remove_dir_all(dir.join(format!("hugo-out-{i}")));
+        let _ = std::fs::remove_dir_all(dir.join(format!("hugo-cache-{i}")));
+    }
+    report(
+        &format!("hugo {version}, cold, {pages} pages"),
+        pages,
+        &median(cold),
+        "minimal layout, same content",
+    );
+}
+
 fn bench_size(pages: usize, runs: usize) {
     let dir = bench_dir();
     let root = dir.path().join("site");
@@ -257,6 +331,7 @@ fn bench_size(pages: usize, runs: usize) {
         &cold,
         &timings(&cold.stderr),
     );
+    bench_hugo(dir.path(), &root, pages, runs);
 
     let warm = median(
         (0..runs)
