@@ -47,8 +47,13 @@ pub enum Error {
     #[error("{}", .0)]
     Settings(Diagnostics),
     /// A template that does not compile or render (exit status 2).
-    #[error("template error: {0}")]
-    Template(String),
+    #[error("template error: {message}")]
+    Template {
+        /// What went wrong; Tera's report shows the template's line.
+        message: String,
+        /// The template and the place in it, when Tera knows them.
+        at: Option<render::TemplateSpot>,
+    },
     /// Bad usage: a refused output folder, a bad flag value (exit status 2).
     #[error("{0}")]
     Usage(String),

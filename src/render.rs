@@ -333,22 +333,43 @@ pub struct Templates {
 /// whose template and context did not change is not rendered again.
 pub type PageCache = crate::memo::Memo<std::sync::Arc<str>>;
 
+/// Where in a template a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateSpot {
+    /// The template's name, e.g. `error.html`.
+    pub template: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
 /// Turns a tera error and its causes into one message; its report shows
-/// the template, line and column.
+/// the template, line and column, which are also kept apart.
 fn template_error(e: tera::Error) -> Error {
+    let at = match e.kind() {
+        tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) => {
+            Some(TemplateSpot {
+                template: report.filename().to_string(),
+                line: report.span().start_line,
+                column: report.span().start_col + 1,
+            })
+        }
+        _ => None,
+    };
     // Tera's report starts with its own `error: `; the CLI writes one.
     let report = e.to_string();
-    let mut msg = report
+    let mut message = report
         .strip_prefix("error: ")
         .unwrap_or(&report)
         .to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
+        message.push_str(": ");
+        message.push_str(&s.to_string());
         source = s.source();
     }
-    Error::Template(msg)
+    Error::Template { message, at }
 }
 
 impl Templates {

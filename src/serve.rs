@@ -466,6 +466,12 @@ fn overlay_errors(e: &Error) -> Vec<OverlayError> {
     };
     match e {
         Error::Content(ds) | Error::Settings(ds) => from(ds),
+        Error::Template { at: Some(at), .. } => vec![OverlayError {
+            file: format!("{}/{}", crate::theme::TEMPLATES_DIR, at.template),
+            line: at.line,
+            column: at.column,
+            message: e.to_string(),
+        }],
         other => vec![OverlayError {
             file: String::new(),
             line: 0,

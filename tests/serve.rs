@@ -325,6 +325,39 @@ fn a_broken_file_keeps_the_last_good_site_and_shows_the_error() {
 }
 
 #[test]
+fn a_broken_template_shows_its_file_line_and_column() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let v0 = version(s.port);
+    write(
+        site.path(),
+        "templates/error.html",
+        "{% extends \"base.html\" %}\n{% block main %}\n<p>{{ error.code }} {{ error.nope.x }}</p>\n{% endblock main %}\n",
+    );
+    let mut status = poll(s.port, Some(v0));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status["ok"] == true && Instant::now() < deadline {
+        status = poll(s.port, status["version"].as_u64());
+    }
+    assert_eq!(status["ok"], false);
+    let errors = status["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["file"], "templates/error.html");
+    assert_eq!(errors[0]["line"], 3);
+    // The unknown field, `nope`, starts at the 30th character of the line.
+    assert_eq!(errors[0]["column"], 30);
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("`nope` is not defined"));
+    // The last good site is still served.
+    assert_eq!(
+        title(s.port, "/reference/errors/key_missing/"),
+        "Key missing"
+    );
+}
+
+#[test]
 fn a_deleted_page_gives_404() {
     let site = fixture("basic");
     let s = start(site.path(), &[]);
