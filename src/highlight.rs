@@ -57,11 +57,30 @@ fn find_syntax(lang: &str) -> Option<&'static SyntaxReference> {
     if lang.is_empty() {
         return None;
     }
-    let lower = lang.to_ascii_lowercase();
-    let token = canonical_token(&lower);
-    let set = syntaxes();
-    set.find_syntax_by_token(token)
-        .or_else(|| set.find_syntax_by_name(lang))
+    // syntect's lookup compares with every syntax's names and extensions;
+    // a site uses a handful of languages on every page.
+    thread_local! {
+        static FOUND: RefCell<FastMap<Box<str>, Option<&'static SyntaxReference>>> =
+            RefCell::default();
+    }
+    FOUND.with(|found| {
+        if let Some(syntax) = found.borrow().get(lang) {
+            return *syntax;
+        }
+        let lower = lang.to_ascii_lowercase();
+        let token = canonical_token(&lower);
+        let set = syntaxes();
+        let syntax = set
+            .find_syntax_by_token(token)
+            .or_else(|| set.find_syntax_by_name(lang));
+        let mut found = found.borrow_mut();
+        // Languages come from users' files: stay bounded whatever they hold.
+        if found.len() >= 256 {
+            found.clear();
+        }
+        found.insert(lang.into(), syntax);
+        syntax
+    })
 }
 
 /// Languages that are shown without colours on purpose.
@@ -1007,6 +1026,24 @@ mod tests {
         assert!(!is_known_language("klingon"));
         assert!(is_known_language("curl"));
         assert!(is_known_language("text"));
+    }
+
+    #[test]
+    fn languages_are_found_by_token_or_name_the_same_way_every_time() {
+        let name = |lang: &str| find_syntax(lang).map(|s| s.name.as_str());
+        for _ in 0..2 {
+            assert_eq!(name("json"), Some("JSON"));
+            assert_eq!(name("JSON"), Some("JSON"));
+            assert_eq!(name("py"), Some("Python"));
+            assert_eq!(name("Python"), Some("Python"));
+            assert_eq!(name("js"), Some("JavaScript"));
+            assert_eq!(name("klingon"), None);
+        }
+        // Past the bound the answers stay right.
+        for i in 0..600 {
+            assert_eq!(name(&format!("lang{i}")), None);
+        }
+        assert_eq!(name("py"), Some("Python"));
     }
 
     const LIGHT: &str = "InspiredGitHub";
