@@ -853,40 +853,40 @@ impl<'a> PageRenderer<'a> {
 
     /// The page of a code, with its rendered body.
     pub fn error_page(&self, page: &ErrorPage, body: &RenderedBody) -> Result<String, Error> {
-        let mut ctx = self.error_vars(page);
+        let mut vars = self.error_vars(page);
         let audiences: Vec<_> = body
             .audiences
             .iter()
             .filter_map(|id| self.config.audiences.iter().find(|a| &a.id == id))
             .collect();
-        ctx.insert("content", &body.html);
-        ctx.insert("toc", &toc(&body.headings));
-        ctx.insert("audiences", &audiences);
-        self.templates.render("error.html", ctx)
+        vars.insert("content", &body.html);
+        vars.insert("toc", &toc(&body.headings));
+        vars.insert("audiences", &audiences);
+        self.templates.render("error.html", vars)
     }
 
     /// The catalog page.
     pub fn catalog(&self) -> Result<String, Error> {
-        let mut ctx = self.base_vars(&self.config.catalog_rel());
+        let mut vars = self.base_vars(&self.config.catalog_rel());
         let mut statuses: Vec<u16> = self.index.summaries.iter().map(|s| s.status).collect();
         statuses.sort_unstable();
         statuses.dedup();
-        ctx.insert("groups", &self.group_views());
-        ctx.insert("total", &self.index.summaries.len());
-        ctx.insert("statuses", &statuses);
-        self.templates.render("catalog.html", ctx)
+        vars.insert("groups", &self.group_views());
+        vars.insert("total", &self.index.summaries.len());
+        vars.insert("statuses", &statuses);
+        self.templates.render("catalog.html", vars)
     }
 
     /// A guide page, or the home page.
     pub fn guide(&self, page: &GuidePage, body: &RenderedBody) -> Result<String, Error> {
-        let mut ctx = self.base_vars(&page.rel_url);
+        let mut vars = self.base_vars(&page.rel_url);
         let extra = page
             .meta
             .extra
             .as_ref()
             .and_then(|v| serde_json::to_value(v).ok())
             .unwrap_or(serde_json::Value::Object(Default::default()));
-        ctx.insert(
+        vars.insert(
             "page",
             &serde_json::json!({
                 "title": page.title,
@@ -897,17 +897,17 @@ impl<'a> PageRenderer<'a> {
                 "extra": extra,
             }),
         );
-        ctx.insert("is_home", &page.rel_url.is_empty());
-        ctx.insert("content", &body.html);
-        ctx.insert("toc", &toc(&body.headings));
-        ctx.insert("groups", &self.group_views());
-        self.templates.render("page.html", ctx)
+        vars.insert("is_home", &page.rel_url.is_empty());
+        vars.insert("content", &body.html);
+        vars.insert("toc", &toc(&body.headings));
+        vars.insert("groups", &self.group_views());
+        self.templates.render("page.html", vars)
     }
 
     /// The home page when `content/index.md` does not exist.
     pub fn default_home(&self) -> Result<String, Error> {
-        let mut ctx = self.base_vars("");
-        ctx.insert(
+        let mut vars = self.base_vars("");
+        vars.insert(
             "page",
             &serde_json::json!({
                 "title": self.config.title,
@@ -918,34 +918,34 @@ impl<'a> PageRenderer<'a> {
                 "extra": {},
             }),
         );
-        ctx.insert("is_home", &true);
-        ctx.insert("content", "");
-        ctx.insert("toc", &Vec::<TocEntry>::new());
-        ctx.insert("groups", &self.group_views());
-        self.templates.render("page.html", ctx)
+        vars.insert("is_home", &true);
+        vars.insert("content", "");
+        vars.insert("toc", &Vec::<TocEntry>::new());
+        vars.insert("groups", &self.group_views());
+        self.templates.render("page.html", vars)
     }
 
     /// The 404 page.
     pub fn not_found(&self) -> Result<String, Error> {
-        let mut ctx = self.base_vars("404.html");
-        ctx.insert("groups", &self.group_views());
-        self.templates.render("404.html", ctx)
+        let mut vars = self.base_vars("404.html");
+        vars.insert("groups", &self.group_views());
+        self.templates.render("404.html", vars)
     }
 
     /// The redirect page of a former code.
     pub fn redirect(&self, alias: &str, target: &ErrorSummary) -> Result<String, Error> {
-        let mut ctx = self.base_vars(&self.config.error_rel(alias));
-        ctx.insert("alias", &alias);
-        ctx.insert("error", target);
-        self.templates.render("redirect.html", ctx)
+        let mut vars = self.base_vars(&self.config.error_rel(alias));
+        vars.insert("alias", &alias);
+        vars.insert("error", target);
+        self.templates.render("redirect.html", vars)
     }
 
     /// `sitemap.xml` over the given site-relative paths.
     pub fn sitemap(&self, rels: &[String]) -> Result<String, Error> {
-        let mut ctx = Vars::default();
+        let mut vars = Vars::default();
         let urls: Vec<String> = rels.iter().map(|r| self.config.absolute_url(r)).collect();
-        ctx.insert("urls", &urls);
-        self.templates.render("sitemap.xml", ctx)
+        vars.insert("urls", &urls);
+        self.templates.render("sitemap.xml", vars)
     }
 }
 
