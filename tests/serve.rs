@@ -148,6 +148,21 @@ fn poll(port: u16, seen: Option<u64>) -> serde_json::Value {
     serde_json::from_slice(&get(port, &path).body).unwrap()
 }
 
+/// Polls from build `seen` on until `done` holds of the status (an editor
+/// may save in several steps), for at most 30 s; the last status.
+fn poll_until(
+    port: u16,
+    seen: u64,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let mut status = poll(port, Some(seen));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(&status) && Instant::now() < deadline {
+        status = poll(port, status["version"].as_u64());
+    }
+    status
+}
+
 fn version(port: u16) -> u64 {
     poll(port, None)["version"].as_u64().unwrap()
 }
@@ -292,12 +307,8 @@ fn a_broken_file_keeps_the_last_good_site_and_shows_the_error() {
     let original = std::fs::read_to_string(&path).unwrap();
     let v0 = version(s.port);
     std::fs::write(&path, original.replace("status: 401", "status: \"401\"")).unwrap();
-    let mut status = poll(s.port, Some(v0));
-    // An editor may write in several steps; wait for the failing build.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while status["ok"] == true && Instant::now() < deadline {
-        status = poll(s.port, status["version"].as_u64());
-    }
+    // Wait for the failing build.
+    let status = poll_until(s.port, v0, |st| st["ok"] == false);
     assert_eq!(status["ok"], false);
     let errors = status["errors"].as_array().unwrap();
     assert_eq!(errors[0]["file"], "content/errors/auth/key_missing.md");
@@ -315,11 +326,7 @@ fn a_broken_file_keeps_the_last_good_site_and_shows_the_error() {
     // Fixing it clears the error.
     let v1 = status["version"].as_u64().unwrap();
     std::fs::write(&path, &original).unwrap();
-    let mut status = poll(s.port, Some(v1));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while status["ok"] == false && Instant::now() < deadline {
-        status = poll(s.port, status["version"].as_u64());
-    }
+    let status = poll_until(s.port, v1, |st| st["ok"] == true);
     assert_eq!(status["ok"], true);
     assert!(status["errors"].as_array().unwrap().is_empty());
 }
@@ -334,11 +341,7 @@ fn a_broken_template_shows_its_file_line_and_column() {
         "templates/error.html",
         "{% extends \"base.html\" %}\n{% block main %}\n<p>{{ error.code }} {{ error.nope.x }}</p>\n{% endblock main %}\n",
     );
-    let mut status = poll(s.port, Some(v0));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while status["ok"] == true && Instant::now() < deadline {
-        status = poll(s.port, status["version"].as_u64());
-    }
+    let status = poll_until(s.port, v0, |st| st["ok"] == false);
     assert_eq!(status["ok"], false);
     let errors = status["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1);
@@ -379,16 +382,11 @@ fn a_css_change_swaps_the_stylesheet_only() {
         "static/errdocs.css",
         "body { color: rebeccapurple; }\n",
     );
-    let status = poll(s.port, Some(v0));
-    let mut status = status;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while status["css"]
-        .as_str()
-        .is_none_or(|c| get(s.port, c).text().find("rebeccapurple").is_none())
-        && Instant::now() < deadline
-    {
-        status = poll(s.port, status["version"].as_u64());
-    }
+    let status = poll_until(s.port, v0, |st| {
+        st["css"]
+            .as_str()
+            .is_some_and(|c| get(s.port, c).text().contains("rebeccapurple"))
+    });
     assert_eq!(status["ok"], true);
     let css = status["css"].as_str().unwrap();
     assert!(get(s.port, css).text().contains("rebeccapurple"));
