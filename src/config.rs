@@ -149,12 +149,16 @@ impl SiteConfig {
     /// Reads `site.yaml` from `root`; a missing file gives the defaults.
     pub fn load(root: &Path) -> Result<Self, Error> {
         let path = root.join(CONFIG_FILE);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(Error::io(&path, e)),
-        };
         let shown = PathBuf::from(CONFIG_FILE);
+        let bytes = match crate::sources::read(root, &path) {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => return Ok(Self::default()),
+            Err(e) => {
+                return Err(Error::Settings(Diagnostics::from_iter([
+                    Diagnostic::error(&shown, None, 1, 1, e.rule(), e.to_string()),
+                ])))
+            }
+        };
         let text = crate::content::decode_text(&shown, &bytes)
             .map_err(|d| Error::Settings(Diagnostics::from_iter([d])))?;
         Self::parse(&shown, &text)
@@ -203,8 +207,10 @@ impl SiteConfig {
                 msg,
             )]))
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| settings_error(format!("response.schema: cannot read {rel}: {e}")))?;
+        let bytes = crate::sources::read(root, &path)
+            .map_err(|e| settings_error(format!("response.schema: {rel}: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| settings_error(format!("response.schema: {rel} is not UTF-8")))?;
         let schema: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| settings_error(format!("response.schema: {rel} is not JSON: {e}")))?;
         jsonschema::validator_for(&schema).map(Some).map_err(|e| {

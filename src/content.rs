@@ -383,16 +383,8 @@ pub fn content_path(root: &Path, path: &Path) -> String {
 fn read_source(root: &Path, path: &Path) -> Result<(SourceFile, Option<String>), Diagnostic> {
     let shown = crate::diagnostic::display_path(root, path);
     let content_path = content_path(root, path);
-    let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostic::error(
-            &shown,
-            None,
-            1,
-            1,
-            "io",
-            format!("cannot read the file: {e}"),
-        )
-    })?;
+    let bytes = crate::sources::read(root, path)
+        .map_err(|e| Diagnostic::error(&shown, None, 1, 1, e.rule(), e.to_string()))?;
     source_from_bytes(shown, content_path, &bytes)
 }
 
@@ -536,59 +528,15 @@ pub fn first_h1(body: &str) -> Option<String> {
 }
 
 /// Lists the Markdown files under `content/`, sorted; dotfiles and editor
-/// leftovers are skipped, and a walk problem (a symlink loop, an
-/// unreadable folder) is a diagnostic.
+/// leftovers are skipped, and a walk problem (a link out of the site, a
+/// link loop, an unreadable folder, a FIFO) is a diagnostic.
 pub fn markdown_files(root: &Path) -> (Vec<PathBuf>, Vec<Diagnostic>) {
-    let dir = root.join(CONTENT_DIR);
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
-    if !dir.is_dir() {
-        return (files, problems);
-    }
-    let walker = walkdir::WalkDir::new(&dir)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !is_ignored_name(&e.file_name().to_string_lossy()));
-    for entry in walker {
-        match entry {
-            Ok(e) => {
-                if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "md") {
-                    files.push(e.into_path());
-                }
-            }
-            Err(err) => {
-                let path = err.path().unwrap_or(&dir).to_path_buf();
-                let shown = crate::diagnostic::display_path(root, &path);
-                let msg = if err.loop_ancestor().is_some() {
-                    "a symbolic link here loops back to a folder above it; remove or fix the link"
-                        .to_string()
-                } else {
-                    format!(
-                        "cannot read: {}",
-                        err.io_error()
-                            .map(ToString::to_string)
-                            .unwrap_or_else(|| err.to_string())
-                    )
-                };
-                problems.push(Diagnostic::error(shown, None, 1, 1, "io", msg));
-            }
-        }
-    }
-    (files, problems)
+    crate::sources::walk(root, &root.join(CONTENT_DIR), |p| {
+        p.extension().is_some_and(|x| x == "md")
+    })
 }
 
-/// Files that editors and tools leave beside content, never pages.
-pub fn is_ignored_name(name: &str) -> bool {
-    name.starts_with('.')
-        || name.starts_with('#')
-        || name.ends_with('~')
-        || name.ends_with(".swp")
-        || name.ends_with(".swx")
-        || name.ends_with(".tmp")
-        || name.ends_with("___jb_tmp___")
-        || name.ends_with("___jb_old___")
-}
+pub use crate::sources::is_ignored_name;
 
 /// Loads every page under `content/` and checks each on its own and
 /// against the others (unique codes and URLs, aliases, related codes).

@@ -340,7 +340,7 @@ fn highlight_inner(code: &str, lang: &str, light: &str, dark: &str) -> Option<St
         let mut cell = cell.borrow_mut();
         if cell
             .as_ref()
-            .map_or(true, |h| h.pair.0 != light || h.pair.1 != dark)
+            .is_none_or(|h| h.pair.0 != light || h.pair.1 != dark)
         {
             *cell = Some(ThemedHighlighter {
                 pair: (light.to_string(), dark.to_string()),
@@ -440,11 +440,25 @@ impl FreshEntries {
     }
 }
 
-/// One entry as the cache file stores it: key, length, HTML.
+/// One entry as the cache file stores it: key, length, checksum, HTML.
 fn write_entry(out: &mut impl std::io::Write, key: u64, html: &str) -> std::io::Result<()> {
     out.write_all(&key.to_le_bytes())?;
     out.write_all(&(html.len() as u32).to_le_bytes())?;
+    out.write_all(&entry_checksum(key, html.as_bytes()).to_le_bytes())?;
     out.write_all(html.as_bytes())
+}
+
+/// The bytes of an entry's head: key, length, checksum.
+const ENTRY_HEAD: u64 = 20;
+
+/// What an entry's checksum covers: its key, its length and its HTML, so
+/// that a changed byte anywhere in it makes it a miss, never output.
+fn entry_checksum(key: u64, html: &[u8]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&key.to_le_bytes());
+    h.update(&(html.len() as u64).to_le_bytes());
+    h.update(html);
+    h.digest()
 }
 
 /// The cache file, open, and where each entry's HTML lies in it: only the
@@ -454,8 +468,8 @@ fn write_entry(out: &mut impl std::io::Write, key: u64, html: &str) -> std::io::
 struct LoadedEntries {
     /// Taken away (closed) before the file is replaced.
     file: std::sync::RwLock<Option<std::fs::File>>,
-    /// Key to offset and length of the HTML.
-    known: HashMap<u64, (u64, u32)>,
+    /// Key to offset, length and checksum of the HTML.
+    known: HashMap<u64, (u64, u32, u64)>,
     /// Where the last whole entry ends: new entries are appended there.
     end: u64,
 }
@@ -508,16 +522,17 @@ impl LoadedEntries {
             return entries;
         }
         let mut at = CACHE_MAGIC.len() as u64;
-        let mut head = [0u8; 12];
+        let mut head = [0u8; ENTRY_HEAD as usize];
         // An entry cut short (a build stopped while appending) ends the file.
         while reader.read_exact(&mut head).is_ok() {
             let key = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
             let n = u32::from_le_bytes(head[8..12].try_into().unwrap_or_default());
-            let html_at = at + 12;
+            let check = u64::from_le_bytes(head[12..20].try_into().unwrap_or_default());
+            let html_at = at + ENTRY_HEAD;
             if html_at + u64::from(n) > len || reader.seek_relative(i64::from(n)).is_err() {
                 break;
             }
-            entries.known.insert(key, (html_at, n));
+            entries.known.insert(key, (html_at, n, check));
             at = html_at + u64::from(n);
         }
         drop(reader);
@@ -527,19 +542,22 @@ impl LoadedEntries {
     }
 
     fn html(&self, key: u64) -> Option<String> {
-        let &(offset, n) = self.known.get(&key)?;
+        let &(offset, n, check) = self.known.get(&key)?;
         let file = self.file.read().unwrap_or_else(|p| p.into_inner());
         let mut buf = vec![0; n as usize];
         read_exact_at(file.as_ref()?, &mut buf, offset).ok()?;
         // A damaged entry is a miss: the block is highlighted again.
+        if entry_checksum(key, &buf) != check {
+            return None;
+        }
         String::from_utf8(buf).ok()
     }
 
     /// The bytes the entries take in the file, used and unused.
     fn sizes(&self, used: &std::collections::HashSet<u64>) -> (u64, u64) {
         let mut sizes = (0, 0);
-        for (key, (_, n)) in &self.known {
-            let size = 12 + u64::from(*n);
+        for (key, (_, n, _)) in &self.known {
+            let size = ENTRY_HEAD + u64::from(*n);
             if used.contains(key) {
                 sizes.0 += size;
             } else {
@@ -555,8 +573,8 @@ impl LoadedEntries {
     }
 }
 
-const CACHE_FILE: &str = "highlight-v1.bin";
-const CACHE_MAGIC: &[u8] = b"errdocs highlight cache 1\n";
+const CACHE_FILE: &str = "highlight-v2.bin";
+const CACHE_MAGIC: &[u8] = b"errdocs highlight cache 2\n";
 
 impl HighlightCache {
     /// An empty cache (for a process that will not save it).
@@ -730,6 +748,16 @@ impl HighlightCache {
             let _ = std::fs::remove_file(path);
         }
         result
+    }
+}
+
+impl Drop for FreshEntries {
+    /// A build that failed, or never saved, removes its own spill file.
+    fn drop(&mut self) {
+        if let Some((path, out)) = self.spill.take() {
+            drop(out);
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! without writing, [`explain`] prints one page in a terminal, and
 //! [`scaffold`] writes new sites and error files.
 
+pub mod cache;
 pub mod check;
 pub mod config;
 pub mod content;
@@ -25,6 +26,7 @@ pub mod reuse;
 pub mod scaffold;
 pub mod serve;
 pub mod site;
+pub mod sources;
 pub mod theme;
 pub mod timing;
 mod yaml;

@@ -77,6 +77,10 @@ enum Command {
         /// Print how long each stage took.
         #[arg(long)]
         timings: bool,
+        /// Build into a non-empty folder that errdocs did not write, keeping
+        /// every file already in it.
+        #[arg(long)]
+        adopt: bool,
     },
     /// Build into memory, serve, rebuild on change and reload the browser.
     Serve {
@@ -193,10 +197,12 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
             base_url,
             drafts,
             timings,
+            adopt,
         } => {
             let opts = BuildOptions {
                 load: LoadOptions { base_url, drafts },
                 output,
+                adopt,
             };
             let report_ = errdocs::build(&root, &opts).map_err(|e| (e, human))?;
             report(&report_.warnings, human);
@@ -337,8 +343,10 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
                 ExportFormat::Openapi => errdocs::export::openapi(&site.content, &site.config),
             };
             match output {
-                Some(path) => errdocs::output::write_file_atomic(&path, text.as_bytes())
-                    .map_err(|e| (e, human))?,
+                Some(path) => {
+                    errdocs::output::destination::write(&path, text.as_bytes(), &site.sources())
+                        .map_err(|e| (e, human))?
+                }
                 None => {
                     let mut out = std::io::stdout().lock();
                     let _ = out.write_all(text.as_bytes());

@@ -17,7 +17,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::markdown::{CodeBlock, Heading, LocalLink, RenderedBody};
 
-const STORE_FILE: &str = "pages-v1.json";
+const STORE_FILE: &str = "pages-v2.json";
+
+/// The hash of the JSON that follows on the first line, so that a damaged
+/// record is no record.
+fn checksum_line(json: &[u8]) -> String {
+    format!("{:016x}\n", xxhash_rust::xxh3::xxh3_64(json))
+}
 
 /// One output file as the build left it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,7 +95,13 @@ impl PageStore {
         let Ok(text) = std::fs::read(cache_dir.join(STORE_FILE)) else {
             return store;
         };
-        if let Ok(file) = serde_json::from_slice::<StoreFile>(&text) {
+        let Some((head, json)) = text.split_at_checked(17) else {
+            return store;
+        };
+        if head != checksum_line(json).as_bytes() {
+            return store;
+        }
+        if let Ok(file) = serde_json::from_slice::<StoreFile>(json) {
             if file.output == output && file.errdocs == env!("CARGO_PKG_VERSION") {
                 *store.previous_mut() = file.pages;
             }
@@ -246,7 +258,9 @@ impl PageStore {
             output: output.clone(),
             pages,
         };
-        let bytes = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
+        let json = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
+        let mut bytes = checksum_line(&json).into_bytes();
+        bytes.extend_from_slice(&json);
         std::fs::create_dir_all(cache_dir)?;
         let tmp = cache_dir.join(format!("{STORE_FILE}.{}.tmp", std::process::id()));
         std::fs::write(&tmp, bytes)?;

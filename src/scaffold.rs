@@ -305,7 +305,7 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             format!("{CONTENT_DIR}/{ERRORS_DIR}/general/resource_not_found.md"),
             INIT_EXAMPLE,
         ),
-        (".gitignore".to_string(), "/public/\n/.errdocs-cache/\n"),
+        (".gitignore".to_string(), "/public/\n/.errdocs-cache/\n# Beside the output: its lock, and a build's new tree while it is written.\n/.public.errdocs-*\n"),
     ];
     let mut written = Vec::new();
     for (rel, text) in files {

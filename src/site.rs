@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::cache::CacheFolder;
 use crate::config::SiteConfig;
 use crate::content::{self, Content};
 use crate::diagnostic::Diagnostics;
@@ -16,7 +17,7 @@ use crate::export;
 use crate::highlight::HighlightCache;
 use crate::markdown::{self, RenderContext, RenderedBody, ResponseExpectation};
 use crate::memo::Memo;
-use crate::output::{Sink, Staging};
+use crate::output::{OutputFolder, Sink, Staging};
 use crate::render::{AssetUrls, PageCache, PageRenderer, Templates};
 use crate::reuse::PageStore;
 use crate::theme::{self, Theme};
@@ -121,18 +122,26 @@ impl Site {
         opts: &LoadOptions,
         memo: Option<&content::SourceMemo>,
     ) -> Result<(Site, Diagnostics), Error> {
-        if !root.is_dir() {
-            return Err(Error::Usage(format!(
-                "the site root {} is not a folder; pass the folder that holds content/ with -r",
-                root.display()
-            )));
-        }
+        check_root(root)?;
         let mut config = SiteConfig::load(root)?;
         if let Some(url) = &opts.base_url {
             config = config.with_base_url(url)?;
         }
         let response_schema = config.response_schema(root)?.map(Arc::new);
         let (content, problems) = content::load_with(root, &config, opts.drafts, memo);
+        if content.errors.is_empty() && !problems.has_errors() {
+            let drafts = if opts.drafts {
+                ""
+            } else {
+                " (pages marked `draft: true` count only with --drafts)"
+            };
+            return Err(Error::Usage(format!(
+                "the site root {} has no error pages under {}/{}/{drafts}; pass the folder that holds content/ with -r, or add a page with `errdocs new`",
+                root.display(),
+                content::CONTENT_DIR,
+                content::ERRORS_DIR,
+            )));
+        }
         Ok((
             Site {
                 root: root.to_path_buf(),
@@ -142,6 +151,24 @@ impl Site {
             },
             problems,
         ))
+    }
+
+    /// The site's own files and folders, which no output may replace.
+    pub fn sources(&self) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = [
+            crate::config::CONFIG_FILE,
+            content::CONTENT_DIR,
+            theme::TEMPLATES_DIR,
+            theme::STATIC_DIR,
+            CACHE_DIR,
+        ]
+        .iter()
+        .map(|p| self.root.join(p))
+        .collect();
+        if let Some(schema) = &self.config.response.schema {
+            paths.push(self.root.join(schema));
+        }
+        paths
     }
 
     /// Renders every Markdown body in parallel and checks what rendering
@@ -302,7 +329,8 @@ impl Site {
             self.response_schema.is_some()
         ));
         if let Some(schema) = &self.config.response.schema {
-            key.push_str(&std::fs::read_to_string(self.root.join(schema)).unwrap_or_default());
+            let bytes = crate::sources::read(&self.root, &self.root.join(schema));
+            key.push_str(&String::from_utf8_lossy(&bytes.unwrap_or_default()));
         }
         xxhash_rust::xxh3::xxh3_64(key.as_bytes())
     }
@@ -371,11 +399,31 @@ pub struct BuildOptions {
     pub load: LoadOptions,
     /// The output folder (default: `public/` under the root).
     pub output: Option<PathBuf>,
+    /// Build into a non-empty folder that errdocs did not write, keeping
+    /// every file already in it.
+    pub adopt: bool,
 }
 
-/// The cache folder under the site root: safe to delete, worth keeping
-/// between CI runs.
-pub const CACHE_DIR: &str = ".errdocs-cache";
+pub use crate::cache::CACHE_DIR;
+
+/// Refuses a site root that is not a folder holding `content/`: building
+/// an empty site there would replace the previous output with nothing.
+pub fn check_root(root: &Path) -> Result<(), Error> {
+    if !root.is_dir() {
+        return Err(Error::Usage(format!(
+            "the site root {} is not a folder; pass the folder that holds content/ with -r",
+            root.display()
+        )));
+    }
+    if !root.join(content::CONTENT_DIR).is_dir() {
+        return Err(Error::Usage(format!(
+            "the site root {} has no {}/ folder; pass the folder that holds content/ with -r",
+            root.display(),
+            content::CONTENT_DIR
+        )));
+    }
+    Ok(())
+}
 
 /// The default output folder of a site.
 pub fn default_output(root: &Path) -> PathBuf {
@@ -385,21 +433,21 @@ pub fn default_output(root: &Path) -> PathBuf {
 /// Builds the site at `root`. On any error the previous output stays as it was.
 pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
     let output = opts.output.clone().unwrap_or_else(|| default_output(root));
-    crate::output::guard(root, &output)?;
-    let mut staging = None;
-    let cache_dir = root.join(CACHE_DIR);
+    // A wrong root gets nothing written into it, not even a lock.
+    check_root(root)?;
     let loading = Instant::now();
+    let folder = OutputFolder::open(root, &output, opts.adopt)?;
+    let cache = CacheFolder::open(root)?;
+    let cache_dir = cache.path().to_path_buf();
     let caches = Caches {
         highlight: HighlightCache::load(&cache_dir),
-        stored: Some(PageStore::load(
-            &cache_dir,
-            &crate::output::normalize(&output),
-        )),
+        stored: Some(PageStore::load(&cache_dir, folder.path())),
         ..Caches::default()
     };
     let loaded = loading.elapsed();
+    let mut staging = None;
     let mut report = build_into(root, &opts.load, &caches, || {
-        staging = Some(Staging::begin(root, &output)?);
+        staging = Some(Staging::begin(folder)?);
         Ok(staging.as_ref())
     })?;
     report.stages.insert(0, ("caches", loaded));

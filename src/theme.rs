@@ -60,12 +60,12 @@ impl Theme {
                 .static_files
                 .insert((*name).to_string(), bytes.to_vec());
         }
-        for (name, bytes) in read_tree(&root.join(TEMPLATES_DIR))? {
+        for (name, bytes) in read_tree(root, &root.join(TEMPLATES_DIR))? {
             let text = String::from_utf8(bytes)
                 .map_err(|_| Error::Usage(format!("{TEMPLATES_DIR}/{name} is not valid UTF-8")))?;
             theme.templates.insert(name, text);
         }
-        for (name, bytes) in read_tree(&root.join(STATIC_DIR))? {
+        for (name, bytes) in read_tree(root, &root.join(STATIC_DIR))? {
             theme.static_files.insert(name, bytes);
         }
         Ok(theme)
@@ -74,36 +74,34 @@ impl Theme {
 
 /// Every file under `dir` (none when it does not exist), keyed by its
 /// `/`-separated relative path; dotfiles and editor leftovers are skipped.
-fn read_tree(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Error> {
+/// A link out of the site or a file that is not regular is an error.
+fn read_tree(root: &Path, dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    let (files, problems) = crate::sources::walk(root, dir, |_| true);
+    let mut problems = crate::diagnostic::Diagnostics::from_iter(problems);
     let mut out = Vec::new();
-    if !dir.is_dir() {
-        return Ok(out);
-    }
-    let walker = walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            e.depth() == 0 || !crate::content::is_ignored_name(&e.file_name().to_string_lossy())
-        });
-    for entry in walker {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(dir).to_path_buf();
-            Error::io(&path, std::io::Error::other(e.to_string()))
-        })?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = entry
-            .path()
+    for path in files {
+        let rel = path
             .strip_prefix(dir)
-            .unwrap_or(entry.path())
+            .unwrap_or(&path)
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
-        let bytes = std::fs::read(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-        out.push((rel, bytes));
+        match crate::sources::read(root, &path) {
+            Ok(bytes) => out.push((rel, bytes)),
+            Err(e) => problems.push(crate::diagnostic::Diagnostic::error(
+                crate::diagnostic::display_path(root, &path),
+                None,
+                1,
+                1,
+                e.rule(),
+                e.to_string(),
+            )),
+        }
+    }
+    if problems.has_errors() {
+        problems.sort();
+        return Err(Error::Content(problems));
     }
     Ok(out)
 }

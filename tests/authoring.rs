@@ -13,7 +13,7 @@ fn init_writes_a_site_that_builds_and_checks_clean() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         std::fs::read_to_string(site.join(".gitignore")).unwrap(),
-        "/public/\n/.errdocs-cache/\n"
+        "/public/\n/.errdocs-cache/\n# Beside the output: its lock, and a build's new tree while it is written.\n/.public.errdocs-*\n"
     );
     let yaml = std::fs::read_to_string(site.join("site.yaml")).unwrap();
     for key in [

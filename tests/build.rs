@@ -247,6 +247,7 @@ fn base_url_override_for_previews() {
             drafts: false,
         },
         output: None,
+        adopt: false,
     };
     errdocs::build(site.path(), &opts).unwrap();
     let doc = page(
@@ -360,6 +361,7 @@ fn drafts_build_only_with_the_flag() {
             drafts: true,
         },
         output: None,
+        adopt: false,
     };
     errdocs::build(site.path(), &opts).unwrap();
     assert!(site
@@ -476,14 +478,17 @@ fn a_failed_build_leaves_the_old_output_byte_for_byte() {
 }
 
 #[test]
-fn a_good_build_replaces_the_output_whole() {
+fn a_build_removes_only_the_files_it_wrote_before() {
     let site = fixture("basic");
     build(site.path());
     let out = site.path().join("public");
-    std::fs::write(out.join("stale.html"), "old").unwrap();
+    std::fs::write(out.join("stale.html"), "placed by hand").unwrap();
     std::fs::remove_file(site.path().join("content/errors/auth/escape_me.md")).unwrap();
     build(site.path());
-    assert!(!out.join("stale.html").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("stale.html")).unwrap(),
+        "placed by hand"
+    );
     assert!(!out.join("reference/errors/escape_me").exists());
     assert!(!out.join("reference/errors/escape_me.md").exists());
 }
@@ -494,7 +499,7 @@ fn an_updated_output_equals_a_fresh_build() {
     build(site.path());
     let out = site.path().join("public");
     // Changes of every kind: a page gone, a page new, a page edited, an
-    // alias whose folder becomes a file's place, and stray files.
+    // alias at the place of a page that went.
     std::fs::remove_file(site.path().join("content/errors/auth/escape_me.md")).unwrap();
     write(
         site.path(),
@@ -504,13 +509,6 @@ fn an_updated_output_equals_a_fresh_build() {
     let key = site.path().join("content/errors/auth/key_missing.md");
     let text = std::fs::read_to_string(&key).unwrap();
     std::fs::write(&key, text.replace("Do not retry.", "Never retry.")).unwrap();
-    std::fs::create_dir_all(out.join("reference/errors/token_expired/index.html")).unwrap();
-    std::fs::write(
-        out.join("reference/errors/token_expired/index.html/x"),
-        "in the way",
-    )
-    .unwrap();
-    std::fs::write(out.join("reference/errors/token_expired.md.bak"), "stray").unwrap();
     build(site.path());
     let fresh = tempfile::tempdir().unwrap();
     let fresh_out = fresh.path().join("public");
@@ -540,6 +538,48 @@ fn an_updated_output_equals_a_fresh_build() {
         .filter(|n| n.contains("errdocs-staging"))
         .collect();
     assert!(beside.is_empty(), "{beside:?}");
+}
+
+#[test]
+fn a_file_errdocs_did_not_write_at_a_path_it_writes_is_an_error_naming_it() {
+    let site = fixture("basic");
+    build(site.path());
+    let out = site.path().join("public");
+    write(
+        site.path(),
+        "content/errors/auth/token_expired.md",
+        "---\ncode: token_expired\ntitle: Token expired\nstatus: 401\ncategory: Auth\nsummary: The token is too old.\n---\n\n## What this means\n\nGet a new token.\n",
+    );
+    // A folder where the new page goes, a file where its folder goes.
+    for (rel, file) in [
+        ("reference/errors/token_expired/index.html/x", "in the way"),
+        ("reference/errors/token_expired.md", "by hand"),
+    ] {
+        let before = snapshot(&out);
+        write(&out, rel, file);
+        let with_it = snapshot(&out);
+        let err = errdocs::build(site.path(), &errdocs::BuildOptions::default()).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let msg = err.to_string();
+        let first = rel.split("/x").next().unwrap();
+        assert!(
+            msg.contains(&out.join(first).display().to_string()),
+            "{msg}"
+        );
+        assert!(msg.contains("was not written by errdocs"), "{msg}");
+        assert_eq!(snapshot(&out), with_it, "the output is untouched");
+        let top = out.join(first);
+        if top.is_dir() {
+            std::fs::remove_dir_all(top).unwrap();
+        } else {
+            std::fs::remove_file(top).unwrap();
+        }
+        assert_eq!(snapshot(&out), before);
+    }
+    build(site.path());
+    assert!(out
+        .join("reference/errors/token_expired/index.html")
+        .is_file());
 }
 
 #[test]
@@ -750,7 +790,7 @@ fn warm_builds_keep_unchanged_pages_and_match_a_clean_build() {
     let root = site.path();
     let out = root.join("public");
     assert_eq!(build(root).reused_pages, 0);
-    let highlights = root.join(".errdocs-cache/highlight-v1.bin");
+    let highlights = root.join(".errdocs-cache/highlight-v2.bin");
     let cached = std::fs::read(&highlights).unwrap();
     // Nothing changed: every code page is kept, and so are the highlighted
     // blocks they show.

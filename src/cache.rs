@@ -1,0 +1,113 @@
+//! The cache folder, `.errdocs-cache/` under the site root: safe to delete
+//! and to damage (every entry is checked before use), worth keeping
+//! between CI runs. A build holds its lock while it reads and writes it,
+//! and first removes what stopped builds left in it.
+
+use std::path::{Path, PathBuf};
+
+use crate::output::lock::Lock;
+use crate::Error;
+
+/// The cache folder's name under the site root.
+pub const CACHE_DIR: &str = ".errdocs-cache";
+
+/// The lock file inside the cache folder.
+const LOCK_FILE: &str = "lock";
+
+/// Files of earlier cache formats, removed when met.
+const FORMER_FILES: &[&str] = &["highlight-v1.bin", "pages-v1.json"];
+
+/// The cache folder, locked for one build.
+#[derive(Debug)]
+pub struct CacheFolder {
+    dir: PathBuf,
+    _lock: Lock,
+}
+
+impl CacheFolder {
+    /// Opens (making it if need be) and locks the cache folder of the site
+    /// at `root`. A cache folder that is a link out of the site root is
+    /// refused: errdocs writes nothing outside the site but its output.
+    pub fn open(root: &Path) -> Result<Self, Error> {
+        let dir = root.join(CACHE_DIR);
+        if let Ok(meta) = std::fs::symlink_metadata(&dir) {
+            if meta.file_type().is_symlink() {
+                crate::sources::check_inside(root, &dir).map_err(|e| {
+                    Error::Usage(format!("the cache folder {}: {e}", dir.display()))
+                })?;
+            }
+            if !std::fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
+                return Err(Error::Usage(format!(
+                    "the cache folder {} is not a folder; remove it",
+                    dir.display()
+                )));
+            }
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let lock = Lock::acquire(
+            &dir.join(LOCK_FILE),
+            &format!("the cache {}", dir.display()),
+        )?;
+        remove_leftovers(&dir);
+        Ok(CacheFolder { dir, _lock: lock })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Removes temporary and spill files of builds that no longer run (the
+/// caller holds the lock), and files of former formats.
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let temporary = name.ends_with(".tmp") || name.ends_with(".new");
+        if (temporary || FORMER_FILES.contains(&name.as_str()))
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftovers_of_stopped_builds_are_removed_and_entries_kept() {
+        let site = tempfile::tempdir().unwrap();
+        let dir = site.path().join(CACHE_DIR);
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in [
+            "highlight-v2.bin.4242.new",
+            "pages-v2.json.4242.tmp",
+            "highlight-v1.bin",
+        ] {
+            std::fs::write(dir.join(name), "x").unwrap();
+        }
+        std::fs::write(dir.join("highlight-v2.bin"), "kept").unwrap();
+        let cache = CacheFolder::open(site.path()).unwrap();
+        let mut left: Vec<_> = std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["highlight-v2.bin", "lock"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_folder_linked_out_of_the_site_is_refused() {
+        let elsewhere = tempfile::tempdir().unwrap();
+        let site = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), site.path().join(CACHE_DIR)).unwrap();
+        assert!(CacheFolder::open(site.path()).is_err());
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
+}

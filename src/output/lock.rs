@@ -1,0 +1,86 @@
+//! One writer at a time: a build holds a lock on its output folder and one
+//! on the cache folder until it ends. The locks are the operating system's
+//! (`flock` and its kin), so a process that dies, even by SIGKILL, lets go
+//! of them; a second build waits for the first, saying so.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+
+/// A held lock; released when dropped.
+#[derive(Debug)]
+pub struct Lock {
+    _file: std::fs::File,
+    path: PathBuf,
+}
+
+impl Lock {
+    /// Takes the lock at `path` (created if need be), waiting for the
+    /// process that holds it; `what` says what it guards, for the message.
+    pub fn acquire(path: &Path, what: &str) -> Result<Lock, Error> {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(path).unwrap_or_default();
+                let holder = holder.trim();
+                let by = if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {holder})")
+                };
+                eprintln!(
+                    "waiting for another errdocs process{by} to finish with {what} (lock {})",
+                    path.display()
+                );
+                file.lock().map_err(|e| Error::io(path, e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),
+        }
+        // Who holds it, for the message of the next one to wait.
+        let _ = file.set_len(0);
+        let _ = write!(file, "{}", std::process::id());
+        Ok(Lock {
+            _file: file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_waits_for_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let first = Lock::acquire(&path, "the test").unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        let waiter = std::thread::spawn(move || {
+            let second = Lock::acquire(&p, "the test").unwrap();
+            tx.send(()).unwrap();
+            drop(second);
+        });
+        assert!(rx
+            .recv_timeout(std::time::Duration::from_millis(200))
+            .is_err());
+        drop(first);
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the second holder got the lock");
+        waiter.join().unwrap();
+    }
+}
