@@ -1,6 +1,11 @@
 //! `errdocs build` on fixture sites: the output folder, parsed.
 
 mod common;
+#[allow(dead_code)]
+#[path = "../benches/corpus.rs"]
+mod corpus;
+#[path = "build/output_folder.rs"]
+mod output_folder;
 
 use common::*;
 

@@ -139,7 +139,7 @@ fn remove_leftovers(target: &Path) {
             || path.join(MANIFEST_FILE).is_file()
             || is_empty_dir(&path);
         if marked {
-            if let Err(e) = remove_tree(&path) {
+            if let Err(e) = remove_ours(&path) {
                 eprintln!(
                     "warning: cannot remove {}, left by a stopped build: {e}",
                     path.display()
@@ -149,14 +149,40 @@ fn remove_leftovers(target: &Path) {
     }
 }
 
+/// Removes a staging folder or old tree of errdocs': its marker and record
+/// go last, so that one stopped halfway is still known as errdocs' own.
+fn remove_ours(dir: &Path) -> std::io::Result<()> {
+    remove_entries(dir, &[STAGING_MARKER, MANIFEST_FILE])?;
+    for name in [STAGING_MARKER, MANIFEST_FILE] {
+        match std::fs::remove_file(dir.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    match std::fs::remove_dir(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Removes a folder and everything in it, folders in parallel; never
 /// follows a symbolic link.
 pub(crate) fn remove_tree(dir: &Path) -> std::io::Result<()> {
+    remove_entries(dir, &[])?;
+    std::fs::remove_dir(dir)
+}
+
+/// Removes what is in `dir` but the entries named in `spare`.
+fn remove_entries(dir: &Path, spare: &[&str]) -> std::io::Result<()> {
     let entries: Vec<std::fs::DirEntry> = match std::fs::read_dir(dir) {
         Ok(d) => d.collect::<Result<_, _>>()?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
+    let entries: Vec<_> = entries
+        .into_iter()
+        .filter(|e| !spare.iter().any(|s| e.file_name() == *s))
+        .collect();
     entries.par_iter().try_for_each(|e| {
         let path = e.path();
         let gone = if e.file_type()?.is_dir() {
@@ -168,8 +194,7 @@ pub(crate) fn remove_tree(dir: &Path) -> std::io::Result<()> {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
-    })?;
-    std::fs::remove_dir(dir)
+    })
 }
 
 /// An output folder being written.
@@ -181,6 +206,9 @@ pub struct Staging {
     /// bytes were written into the staging folder, `false` when the old
     /// file is to be linked in unchanged.
     produced: Mutex<HashMap<String, bool>>,
+    /// Paths this build writes where the old folder has a file errdocs
+    /// did not write: all reported together, nothing replaced.
+    conflicts: Mutex<Vec<String>>,
     /// Folders made in the staging folder so far.
     folders: Mutex<HashSet<PathBuf>>,
     committed: bool,
@@ -194,13 +222,14 @@ impl Staging {
             folder_name(&folder.target),
             std::process::id()
         ));
-        remove_tree(&staging).map_err(|e| Error::io(&staging, e))?;
+        remove_ours(&staging).map_err(|e| Error::io(&staging, e))?;
         std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
         let marker = staging.join(STAGING_MARKER);
         let staging_ = Staging {
             folder,
             staging,
             produced: Default::default(),
+            conflicts: Default::default(),
             folders: Default::default(),
             committed: false,
         };
@@ -246,7 +275,9 @@ impl Staging {
         let old = self.folder.target.join(rel);
         let owned = self.previous_owns(rel);
         if !owned && self.folder.previous.is_some() && std::fs::symlink_metadata(&old).is_ok() {
-            return Err(self.conflict(rel));
+            let mut conflicts = self.conflicts.lock().unwrap_or_else(|p| p.into_inner());
+            conflicts.push(rel.to_string());
+            return Ok(());
         }
         let unchanged = owned
             && crate::timing::WRITE.time(|| {
@@ -324,7 +355,7 @@ impl Staging {
             swap::exchange(&self.staging, &target).map_err(|e| Error::io(&target, e))?;
             self.committed = true;
             // The staging path now names the old tree.
-            if let Err(e) = remove_tree(&self.staging) {
+            if let Err(e) = remove_ours(&self.staging) {
                 eprintln!(
                     "warning: cannot remove the previous output, now at {}: {e}; the next build removes it",
                     self.staging.display()
@@ -342,7 +373,8 @@ impl Staging {
     /// at a path this build writes is an error naming it.
     fn carry_foreign(&self, produced: &HashMap<String, bool>) -> Result<(), Error> {
         let target = &self.folder.target;
-        let mut conflicts = Vec::new();
+        let mut conflicts =
+            std::mem::take(&mut *self.conflicts.lock().unwrap_or_else(|p| p.into_inner()));
         let mut walker = walkdir::WalkDir::new(target)
             .follow_links(false)
             .min_depth(1)
@@ -382,7 +414,10 @@ impl Staging {
                 continue;
             }
             if std::fs::symlink_metadata(&dest).is_ok() {
-                conflicts.push(rel_path.to_string_lossy().into_owned());
+                let rel = rel_path.to_string_lossy().into_owned();
+                if !conflicts.contains(&rel) {
+                    conflicts.push(rel);
+                }
                 continue;
             }
             if let Some(dir) = dest.parent() {
@@ -394,6 +429,7 @@ impl Staging {
             return Ok(());
         }
         conflicts.sort();
+        conflicts.dedup();
         let more = match conflicts.len() {
             1 => String::new(),
             n => format!(" (and {} more: {})", n - 1, conflicts[1..].join(", ")),
@@ -460,7 +496,7 @@ fn carry(from: &Path, to: &Path, kind: std::fs::FileType) -> std::io::Result<()>
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = remove_tree(&self.staging);
+            let _ = remove_ours(&self.staging);
         }
     }
 }

@@ -1,0 +1,610 @@
+//! The output folder's guarantees, attacked: errdocs deletes and replaces
+//! only what it wrote, a killed build leaves the old site or the new one,
+//! one build writes at a time, nothing from outside the site root is read
+//! or published, a damaged cache never reaches a page, and a wrong root
+//! replaces nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+/// A small seeded generator, so that a failing run can be repeated.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("ERRDOCS_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_2026)
+}
+
+/// Every file under `dir` (links included, not followed) by relative path,
+/// with its bytes; for comparing whole folders.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_type().is_dir())
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let bytes = if e.file_type().is_symlink() {
+                let target = std::fs::read_link(e.path()).unwrap();
+                format!("-> {}", target.display()).into_bytes()
+            } else {
+                std::fs::read(e.path()).unwrap()
+            };
+            (rel, bytes)
+        })
+        .collect()
+}
+
+fn errdocs_cmd(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_errdocs"));
+    cmd.args(args).env("NO_COLOR", "1");
+    cmd
+}
+
+fn build_into(root: &Path, out: &Path) -> std::process::Output {
+    errdocs_cmd(&[
+        "build",
+        "-r",
+        root.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap()
+}
+
+fn build_ok(root: &Path, out: &Path) {
+    let o = build_into(root, out);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// What stands beside `out` that errdocs left there, but its lock.
+fn debris(out: &Path) -> Vec<String> {
+    let name = out.file_name().unwrap().to_string_lossy().into_owned();
+    let (ours, lock) = (format!(".{name}.errdocs-"), format!(".{name}.errdocs-lock"));
+    std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&ours) && *n != lock)
+        .collect()
+}
+
+/// Files someone else keeps in a published folder.
+fn add_foreign_files(out: &Path) {
+    write(out, "CNAME", "docs.example.com\n");
+    write(out, ".nojekyll", "");
+    write(out, ".git/HEAD", "ref: refs/heads/gh-pages\n");
+    write(out, "reference/errors/NOTES.txt", "kept by hand\n");
+}
+
+/// Two versions of a generated site of a few hundred pages: B has more
+/// codes, so every page's sidebar, the catalog and the index change.
+fn two_versions(base: &Path) -> (PathBuf, PathBuf) {
+    let (a, b) = (base.join("a"), base.join("b"));
+    crate::corpus::generate(&a, 240).unwrap();
+    crate::corpus::generate(&b, 300).unwrap();
+    crate::corpus::edit_one_page(&b, 7).unwrap();
+    (a, b)
+}
+
+#[test]
+fn killed_builds_leave_the_previous_site_or_the_new_one_never_a_mix() {
+    let runs: usize = std::env::var("ERRDOCS_KILL_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let budget = Duration::from_secs(
+        std::env::var("ERRDOCS_KILL_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(60),
+    );
+    let base = tempfile::tempdir().unwrap();
+    let (a, b) = two_versions(base.path());
+    // The expected folders: clean builds, with the same foreign files.
+    let mut expected = Vec::new();
+    for (root, name) in [(&a, "clean-a"), (&b, "clean-b")] {
+        let out = base.path().join(name);
+        build_ok(root, &out);
+        add_foreign_files(&out);
+        expected.push((files(&out), ()));
+    }
+    assert_ne!(expected[0].0, expected[1].0);
+    // How long one switch of the output takes: the window to kill in.
+    let out = base.path().join("public");
+    build_ok(&a, &out);
+    add_foreign_files(&out);
+    let mut longest = Duration::ZERO;
+    for root in [&b, &a] {
+        let start = Instant::now();
+        build_ok(root, &out);
+        longest = longest.max(start.elapsed());
+    }
+    let mut state = 0usize;
+    let mut rng = Rng(seed());
+    let (mut kept_old, mut got_new, mut finished) = (0, 0, 0);
+    let start = Instant::now();
+    let mut done = 0;
+    while done < runs && start.elapsed() < budget {
+        let next = 1 - state;
+        let root = if next == 0 { &a } else { &b };
+        let mut child = errdocs_cmd(&["build", "-r", root.to_str().unwrap(), "-o"])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // From a third of a build to just past its end, where its files
+        // are written and the output switched; the length of a build is
+        // learnt from those that finish first.
+        let window = longest.as_micros() as u64;
+        let delay = if done % 2 == 0 {
+            window / 3 + rng.below(window * 8 / 10)
+        } else {
+            // Half of the kills aim at the end, where the switch is.
+            window * 9 / 10 + rng.below(window * 2 / 10)
+        };
+        let launched = Instant::now();
+        let mut exited = false;
+        while launched.elapsed() < Duration::from_micros(delay) {
+            if child.try_wait().unwrap().is_some() {
+                exited = true;
+                longest = launched.elapsed();
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = files(&out);
+        let found = expected.iter().position(|(e, _)| *e == now);
+        let Some(found) = found else {
+            let differ: Vec<_> = now
+                .iter()
+                .filter(|(k, v)| expected[state].0.get(*k) != Some(v))
+                .map(|(k, _)| k.clone())
+                .take(5)
+                .collect();
+            panic!(
+                "run {done} (seed {}, {delay} µs): the output is neither site; differs from the previous in {differ:?}",
+                seed()
+            );
+        };
+        if !exited && found == state && rng.below(4) == 0 {
+            // Killed before the switch: the build may be slower than thought.
+            longest = longest * 11 / 10;
+        }
+        if exited {
+            finished += 1;
+        } else if found == state {
+            kept_old += 1;
+        } else {
+            got_new += 1;
+        }
+        state = found;
+        done += 1;
+    }
+    eprintln!(
+        "{done} killed builds ({} ms a build): {kept_old} left the previous site, {got_new} the new one, {finished} had finished",
+        longest.as_millis()
+    );
+    assert!(done >= runs.min(10), "only {done} runs in the time allowed");
+    assert!(kept_old + got_new > 0, "no build was killed while running");
+    // The next build removes whatever the killed ones left beside the output.
+    build_ok(if state == 0 { &b } else { &a }, &out);
+    assert_eq!(files(&out), expected[1 - state].0);
+    assert_eq!(debris(&out), Vec::<String>::new());
+    let cache_debris: Vec<_> = [&a, &b]
+        .iter()
+        .flat_map(|r| std::fs::read_dir(r.join(".errdocs-cache")).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".new") || n.ends_with(".tmp"))
+        .collect();
+    // Only the cache of the site just built is cleaned by that build.
+    let just_built = if state == 0 { &b } else { &a };
+    let left_in_built: Vec<_> = std::fs::read_dir(just_built.join(".errdocs-cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".new") || n.ends_with(".tmp"))
+        .collect();
+    assert!(
+        left_in_built.is_empty(),
+        "{left_in_built:?} of {cache_debris:?}"
+    );
+}
+
+#[test]
+fn two_builds_at_once_end_as_one_of_the_two_sites() {
+    let base = tempfile::tempdir().unwrap();
+    let (a, b) = two_versions(base.path());
+    let mut expected = Vec::new();
+    for (root, name) in [(&a, "clean-a"), (&b, "clean-b")] {
+        let out = base.path().join(name);
+        build_ok(root, &out);
+        expected.push(files(&out));
+    }
+    let out = base.path().join("public");
+    let mut waited = 0;
+    for round in 0..4 {
+        let spawn = |root: &Path| {
+            errdocs_cmd(&["build", "-r", root.to_str().unwrap(), "-o"])
+                .arg(&out)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (first, second) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let x = spawn(first);
+        let y = spawn(second);
+        let (x, y) = (x.wait_with_output().unwrap(), y.wait_with_output().unwrap());
+        assert!(x.status.success(), "{}", stderr(&x));
+        assert!(y.status.success(), "{}", stderr(&y));
+        waited += [&x, &y]
+            .iter()
+            .filter(|o| stderr(o).contains("waiting for another errdocs process"))
+            .count();
+        let now = files(&out);
+        assert!(
+            now == expected[0] || now == expected[1],
+            "round {round}: a mix of two sites"
+        );
+        assert_eq!(debris(&out), Vec::<String>::new());
+    }
+    assert!(waited > 0, "no build ever waited for the other");
+}
+
+#[test]
+fn a_folder_errdocs_did_not_write_is_refused_and_left_as_it_was() {
+    let site = fixture("basic");
+    let other = tempfile::tempdir().unwrap();
+    let hugo = other.path().join("hugo-site");
+    write(&hugo, "sitemap.xml", "<urlset/>");
+    write(&hugo, "index.html", "<h1>Someone else's site</h1>");
+    write(&hugo, "posts/hello/index.html", "hello");
+    let before = files(&hugo);
+    let o = build_into(site.path(), &hugo);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let msg = stderr(&o);
+    assert!(msg.contains("errdocs did not write it"), "{msg}");
+    assert!(msg.contains("--adopt"), "{msg}");
+    assert_eq!(files(&hugo), before);
+    assert_eq!(debris(&hugo), Vec::<String>::new());
+
+    // Adopted, its files are kept, and one at a path the build writes is
+    // an error naming it.
+    let o = errdocs_cmd(&[
+        "build",
+        "--adopt",
+        "-r",
+        site.path().to_str().unwrap(),
+        "-o",
+    ])
+    .arg(&hugo)
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let msg = stderr(&o);
+    assert!(
+        msg.contains(&hugo.join("index.html").display().to_string()),
+        "{msg}"
+    );
+    assert!(msg.contains("sitemap.xml"), "{msg}");
+    assert_eq!(files(&hugo), before);
+    std::fs::remove_file(hugo.join("index.html")).unwrap();
+    std::fs::remove_file(hugo.join("sitemap.xml")).unwrap();
+    let o = errdocs_cmd(&[
+        "build",
+        "--adopt",
+        "-r",
+        site.path().to_str().unwrap(),
+        "-o",
+    ])
+    .arg(&hugo)
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(hugo.join("posts/hello/index.html")).unwrap(),
+        b"hello"
+    );
+    assert!(hugo
+        .join("reference/errors/key_missing/index.html")
+        .is_file());
+    // From then on it is errdocs' folder: no flag needed.
+    build_ok(site.path(), &hugo);
+
+    // A damaged record is refused too: errdocs cannot tell its files apart.
+    let record = hugo.join(".errdocs-manifest");
+    let mut bytes = std::fs::read(&record).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    std::fs::write(&record, bytes).unwrap();
+    let before = files(&hugo);
+    let o = build_into(site.path(), &hugo);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("damaged"), "{}", stderr(&o));
+    assert_eq!(files(&hugo), before);
+}
+
+#[test]
+fn a_git_worktree_output_keeps_its_repository_and_its_files() {
+    let site = fixture("basic");
+    let out = site.path().join("public");
+    build_ok(site.path(), &out);
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(["-c", "user.name=Docs", "-c", "user.email=docs@example.com"])
+            .args(args)
+            .current_dir(&out)
+            .output()
+            .expect("git runs");
+        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    git(&["init", "-q", "-b", "gh-pages"]);
+    write(&out, "CNAME", "docs.example.com\n");
+    write(&out, ".nojekyll", "");
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "Publish"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    let dot_git = files(&out.join(".git"));
+
+    // A no-op rebuild, then one that changes a page.
+    build_ok(site.path(), &out);
+    assert_eq!(git(&["status", "--porcelain"]), "");
+    let page = site.path().join("content/errors/auth/key_missing.md");
+    let text = std::fs::read_to_string(&page).unwrap();
+    std::fs::write(&page, text.replace("Do not retry.", "Never retry.")).unwrap();
+    build_ok(site.path(), &out);
+    assert_eq!(git(&["rev-parse", "HEAD"]), head);
+    let status = git(&["status", "--porcelain"]);
+    assert!(
+        status.contains("reference/errors/key_missing/index.html"),
+        "{status}"
+    );
+    assert!(
+        !status.contains("CNAME") && !status.contains(".nojekyll"),
+        "{status}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("CNAME")).unwrap(),
+        "docs.example.com\n"
+    );
+    assert!(out.join(".nojekyll").is_file());
+    // git rewrote its index on `status`; every other file of it is as it was.
+    let now = files(&out.join(".git"));
+    for (rel, bytes) in &dot_git {
+        if rel != "index" {
+            assert_eq!(now.get(rel), Some(bytes), ".git/{rel}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn links_out_of_the_site_are_errors_and_their_targets_appear_nowhere() {
+    use std::os::unix::fs::symlink;
+    let secret = "sk_live_do_not_publish_4242";
+    let outside = tempfile::tempdir().unwrap();
+    write(
+        outside.path(),
+        "token.txt",
+        &format!("---\ncode: {secret}\n"),
+    );
+    write(outside.path(), "keys/id_ed25519", secret);
+    let cases: Vec<(&str, PathBuf)> = vec![
+        ("static/leak.txt", outside.path().join("token.txt")),
+        ("static/keys", outside.path().join("keys")),
+        ("static/environ", PathBuf::from("/proc/self/environ")),
+        (
+            "content/errors/auth/leak.md",
+            outside.path().join("token.txt"),
+        ),
+        ("templates/404.html", outside.path().join("token.txt")),
+        ("content/errors/stolen", outside.path().join("keys")),
+    ];
+    for (rel, target) in &cases {
+        let site = fixture("basic");
+        let root = site.path();
+        std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
+        symlink(target, root.join(rel)).unwrap();
+        for cmd in ["check", "build"] {
+            let o = errdocs_cmd(&[cmd, "-r", root.to_str().unwrap()])
+                .env("DEPLOY_TOKEN", secret)
+                .output()
+                .unwrap();
+            assert_ne!(o.status.code(), Some(0), "{cmd} {rel}");
+            let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+            assert!(err.contains(rel), "{cmd} {rel}: {err}");
+            assert!(err.contains("outside the site root"), "{cmd} {rel}: {err}");
+            assert!(
+                !err.contains(secret) && !out.contains(secret),
+                "{cmd} {rel}: {err}"
+            );
+        }
+        assert!(!root.join("public").exists(), "{rel}: nothing is built");
+    }
+    // Links that stay inside the site work, to files and to folders.
+    let site = fixture("basic");
+    let root = site.path();
+    write(root, "shared/logo.svg", "<svg/>");
+    std::fs::create_dir_all(root.join("static")).unwrap();
+    symlink(root.join("shared/logo.svg"), root.join("static/logo.svg")).unwrap();
+    symlink("../shared", root.join("static/img")).unwrap();
+    build_ok(root, &root.join("public"));
+    let out = root.join("public");
+    assert_eq!(std::fs::read(out.join("logo.svg")).unwrap(), b"<svg/>");
+    assert_eq!(std::fs::read(out.join("img/logo.svg")).unwrap(), b"<svg/>");
+}
+
+#[test]
+fn a_damaged_cache_never_reaches_a_page() {
+    let site = fixture("basic");
+    let root = site.path();
+    let clean = tempfile::tempdir().unwrap();
+    build_ok(root, &clean.path().join("out"));
+    let expected = files(&clean.path().join("out"));
+    let cache = root.join(".errdocs-cache");
+    let originals: Vec<(PathBuf, Vec<u8>)> = ["highlight-v2.bin", "pages-v2.json"]
+        .iter()
+        .map(|n| (cache.join(n), std::fs::read(cache.join(n)).unwrap()))
+        .collect();
+    let mut rng = Rng(seed());
+    for trial in 0..30 {
+        // The output folder stays the same, so the page record is used too.
+        let (path, original) = &originals[trial % 2];
+        let mut bytes = original.clone();
+        let at = rng.below(bytes.len() as u64) as usize;
+        bytes[at] ^= 1 << rng.below(8);
+        std::fs::write(path, &bytes).unwrap();
+        let (other_path, other) = &originals[1 - trial % 2];
+        std::fs::write(other_path, other).unwrap();
+        // A fresh output for the highlight cache (pages are rendered),
+        // the same one for the page record (pages may be kept).
+        let out = if trial % 2 == 0 {
+            clean.path().join(format!("fresh-{trial}"))
+        } else {
+            clean.path().join("out")
+        };
+        build_ok(root, &out);
+        assert_eq!(
+            files(&out),
+            expected,
+            "trial {trial}: byte {at} of {}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn a_root_without_content_or_pages_is_refused_and_replaces_nothing() {
+    let site = fixture("basic");
+    let out = site.path().join("public");
+    build_ok(site.path(), &out);
+    let before = files(&out);
+    let empty = tempfile::tempdir().unwrap();
+    let no_pages = tempfile::tempdir().unwrap();
+    write(no_pages.path(), "content/index.md", "# Home\n");
+    for root in [empty.path(), no_pages.path()] {
+        let r = root.to_str().unwrap();
+        for args in [
+            vec!["build", "-r", r, "-o", out.to_str().unwrap()],
+            vec!["check", "-r", r],
+            vec!["export", "--format", "openapi", "-r", r],
+            vec!["serve", "-r", r, "--port", "0"],
+        ] {
+            let o = errdocs_cmd(&args).stdin(Stdio::null()).output().unwrap();
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+            assert!(stderr(&o).contains(r), "{args:?}: {}", stderr(&o));
+        }
+        assert_eq!(files(&out), before);
+    }
+    // Nothing was written into the folder that is not a site.
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn leftovers_of_stopped_builds_are_removed_and_others_are_not() {
+    let site = fixture("basic");
+    let root = site.path();
+    let out = root.join("public");
+    build_ok(root, &out);
+    // What a build killed before its exchange leaves, and a folder of
+    // someone else's with a similar name.
+    write(root, ".public.errdocs-staging-999999/.errdocs-staging", "");
+    write(root, ".public.errdocs-staging-999999/index.html", "half");
+    write(root, ".public.errdocs-staging-mine/notes.txt", "mine");
+    write(root, ".errdocs-cache/highlight-v2.bin.999999.new", "spill");
+    build_ok(root, &out);
+    assert!(!root.join(".public.errdocs-staging-999999").exists());
+    assert!(root
+        .join(".public.errdocs-staging-mine/notes.txt")
+        .is_file());
+    assert!(!root
+        .join(".errdocs-cache/highlight-v2.bin.999999.new")
+        .exists());
+
+    // A failed build removes its own.
+    write(root, "content/errors/auth/broken.md", "---\ncode: [\n---\n");
+    let o = build_into(root, &out);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        debris(&out),
+        vec![".public.errdocs-staging-mine".to_string()]
+    );
+    let spills: Vec<_> = std::fs::read_dir(root.join(".errdocs-cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".new") || n.ends_with(".tmp"))
+        .collect();
+    assert!(spills.is_empty(), "{spills:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn export_writes_through_devices_and_pipes_and_never_over_a_source() {
+    use std::os::unix::fs::FileTypeExt;
+    let site = fixture("basic");
+    let root = site.path().to_str().unwrap();
+    let export = |to: &str| {
+        errdocs_cmd(&["export", "--format", "openapi", "-r", root, "-o", to])
+            .output()
+            .unwrap()
+    };
+    // A device node of its own (as root; skipped where mknod is refused).
+    let dev = site.path().join("null-device");
+    let c = std::ffi::CString::new(dev.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string; makes a character device like /dev/null.
+    let made = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
+    if made == 0 {
+        let o = export(dev.to_str().unwrap());
+        assert!(o.status.success(), "{}", stderr(&o));
+        let kind = std::fs::symlink_metadata(&dev).unwrap().file_type();
+        assert!(kind.is_char_device(), "the node is still a device");
+    } else {
+        eprintln!("skipped the device node: mknod is not allowed here");
+    }
+    // /dev/stdout is standard output, here a pipe.
+    let o = export("/dev/stdout");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    // Sources are refused, and stay as they were.
+    let config = std::fs::read(site.path().join("site.yaml")).unwrap();
+    for to in ["site.yaml", "content/errors/x.json", "static/errors.json"] {
+        let o = export(site.path().join(to).to_str().unwrap());
+        assert_eq!(o.status.code(), Some(2), "{to}");
+        assert!(stderr(&o).contains("refusing"), "{to}: {}", stderr(&o));
+    }
+    assert_eq!(
+        std::fs::read(site.path().join("site.yaml")).unwrap(),
+        config
+    );
+    assert!(!site.path().join("content/errors/x.json").exists());
+}
