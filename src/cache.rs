@@ -49,7 +49,37 @@ impl CacheFolder {
             &format!("the cache {}", dir.display()),
         )?;
         remove_leftovers(&dir);
+        // errdocs writes only regular files here: anything else (a link
+        // to a secret, a FIFO that would hang the build, /dev/zero) is
+        // someone else's, and the cache is not used with it.
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        for entry in entries.filter_map(Result::ok) {
+            if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                return Err(Error::Usage(format!(
+                    "the cache folder holds {}, which is not a regular file errdocs wrote; remove the cache folder {} (it is safe to delete)",
+                    entry.path().display(),
+                    dir.display()
+                )));
+            }
+        }
         Ok(CacheFolder { dir, _lock: lock })
+    }
+
+    /// [`CacheFolder::open`], or none where the site root cannot hold one
+    /// (a read-only checkout): the build goes on without its caches, as
+    /// they only save time. Refusals stay errors.
+    pub fn open_if_possible(root: &Path) -> Result<Option<Self>, Error> {
+        match Self::open(root) {
+            Ok(cache) => Ok(Some(cache)),
+            Err(Error::Io { path, source }) => {
+                eprintln!(
+                    "warning: building without the cache: {}: {source}",
+                    path.display()
+                );
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The folder.
@@ -67,8 +97,9 @@ fn remove_leftovers(dir: &Path) {
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
         let temporary = name.ends_with(".tmp") || name.ends_with(".new");
+        // Links too: removing one never touches its target.
         if (temporary || FORMER_FILES.contains(&name.as_str()))
-            && entry.file_type().is_ok_and(|t| t.is_file())
+            && entry.file_type().is_ok_and(|t| !t.is_dir())
         {
             let _ = std::fs::remove_file(entry.path());
         }
@@ -109,5 +140,29 @@ mod tests {
         std::os::unix::fs::symlink(elsewhere.path(), site.path().join(CACHE_DIR)).unwrap();
         assert!(CacheFolder::open(site.path()).is_err());
         assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_and_fifos_in_the_cache_folder_are_never_followed() {
+        let elsewhere = tempfile::tempdir().unwrap();
+        let secret = elsewhere.path().join("secret");
+        std::fs::write(&secret, "keep me").unwrap();
+        for name in ["lock", "pages-v2.json", "highlight-v2.bin"] {
+            let site = tempfile::tempdir().unwrap();
+            let dir = site.path().join(CACHE_DIR);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::os::unix::fs::symlink(&secret, dir.join(name)).unwrap();
+            assert!(CacheFolder::open(site.path()).is_err(), "{name}");
+            assert_eq!(std::fs::read_to_string(&secret).unwrap(), "keep me");
+        }
+        // Leftover names are removed, links or not, their targets kept.
+        let site = tempfile::tempdir().unwrap();
+        let dir = site.path().join(CACHE_DIR);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink(&secret, dir.join("pages-v2.json.77.tmp")).unwrap();
+        CacheFolder::open(site.path()).unwrap();
+        assert!(std::fs::symlink_metadata(dir.join("pages-v2.json.77.tmp")).is_err());
+        assert_eq!(std::fs::read_to_string(&secret).unwrap(), "keep me");
     }
 }

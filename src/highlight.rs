@@ -440,6 +440,15 @@ impl FreshEntries {
     }
 }
 
+/// A new file at `path`, never opened through a link in its place.
+fn create_new(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let _ = std::fs::remove_file(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
 /// One entry as the cache file stores it: key, length, checksum, HTML.
 fn write_entry(out: &mut impl std::io::Write, key: u64, html: &str) -> std::io::Result<()> {
     out.write_all(&key.to_le_bytes())?;
@@ -639,7 +648,7 @@ impl HighlightCache {
             // The spill file starts like a cache file, so that a build with
             // nothing to keep from the old one can simply rename it.
             let created = std::fs::create_dir_all(dir)
-                .and_then(|()| std::fs::File::create(&path))
+                .and_then(|()| create_new(&path))
                 .and_then(|file| {
                     let mut out = std::io::BufWriter::new(file);
                     std::io::Write::write_all(&mut out, CACHE_MAGIC)?;
@@ -715,7 +724,7 @@ impl HighlightCache {
                 std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(entries.end))?;
                 std::io::BufWriter::new(file)
             } else {
-                let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+                let mut out = std::io::BufWriter::new(create_new(&tmp)?);
                 std::io::Write::write_all(&mut out, CACHE_MAGIC)?;
                 for key in entries.known.keys().filter(|k| used.contains(k)) {
                     if let Some(html) = entries.html(*key) {

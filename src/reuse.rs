@@ -263,7 +263,15 @@ impl PageStore {
         bytes.extend_from_slice(&json);
         std::fs::create_dir_all(cache_dir)?;
         let tmp = cache_dir.join(format!("{STORE_FILE}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, bytes)?;
+        // A new file, never written through a link in its place.
+        let _ = std::fs::remove_file(&tmp);
+        std::io::Write::write_all(
+            &mut std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?,
+            &bytes,
+        )?;
         std::fs::rename(&tmp, cache_dir.join(STORE_FILE))
     }
 }

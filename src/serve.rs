@@ -557,17 +557,6 @@ pub fn serve(opts: &ServeOptions, ready: impl FnOnce(&str)) -> Result<(), Error>
         .map_err(|e| Error::io(&opts.root, e))?;
     // A wrong root is refused at once rather than served empty.
     crate::site::check_root(&root)?;
-    let errors_dir = root.join(CONTENT_DIR).join(crate::content::ERRORS_DIR);
-    let (pages, _) = crate::sources::walk(&root, &errors_dir, |p| {
-        p.extension().is_some_and(|x| x == "md")
-    });
-    if pages.is_empty() {
-        return Err(Error::Usage(format!(
-            "the site root {} has no error pages under {CONTENT_DIR}/{}/; pass the folder that holds content/ with -r, or add a page with `errdocs new`",
-            root.display(),
-            crate::content::ERRORS_DIR
-        )));
-    }
     if opts.bind == "0.0.0.0" || opts.bind == "::" || opts.bind == "[::]" {
         eprintln!(
             "warning: listening on {} makes the preview reachable from other machines",

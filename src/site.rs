@@ -135,12 +135,7 @@ impl Site {
             } else {
                 " (pages marked `draft: true` count only with --drafts)"
             };
-            return Err(Error::Usage(format!(
-                "the site root {} has no error pages under {}/{}/{drafts}; pass the folder that holds content/ with -r, or add a page with `errdocs new`",
-                root.display(),
-                content::CONTENT_DIR,
-                content::ERRORS_DIR,
-            )));
+            return Err(no_pages(root, drafts));
         }
         Ok((
             Site {
@@ -422,7 +417,29 @@ pub fn check_root(root: &Path) -> Result<(), Error> {
             content::CONTENT_DIR
         )));
     }
+    // Only whether there is one: the walk stops at the first.
+    let errors = root.join(content::CONTENT_DIR).join(content::ERRORS_DIR);
+    let any_page = walkdir::WalkDir::new(&errors)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0 || !content::is_ignored_name(&e.file_name().to_string_lossy())
+        })
+        .filter_map(Result::ok)
+        .any(|e| e.path().extension().is_some_and(|x| x == "md"));
+    if !any_page {
+        return Err(no_pages(root, ""));
+    }
     Ok(())
+}
+
+fn no_pages(root: &Path, why: &str) -> Error {
+    Error::Usage(format!(
+        "the site root {} has no error pages under {}/{}/{why}; pass the folder that holds content/ with -r, or add a page with `errdocs new`",
+        root.display(),
+        content::CONTENT_DIR,
+        content::ERRORS_DIR,
+    ))
 }
 
 /// The default output folder of a site.
@@ -437,12 +454,15 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
     check_root(root)?;
     let loading = Instant::now();
     let folder = OutputFolder::open(root, &output, opts.adopt)?;
-    let cache = CacheFolder::open(root)?;
-    let cache_dir = cache.path().to_path_buf();
-    let caches = Caches {
-        highlight: HighlightCache::load(&cache_dir),
-        stored: Some(PageStore::load(&cache_dir, folder.path())),
-        ..Caches::default()
+    let cache = CacheFolder::open_if_possible(root)?;
+    let cache_dir = cache.as_ref().map(|c| c.path().to_path_buf());
+    let caches = match &cache_dir {
+        Some(dir) => Caches {
+            highlight: HighlightCache::load(dir),
+            stored: Some(PageStore::load(dir, folder.path())),
+            ..Caches::default()
+        },
+        None => Caches::default(),
     };
     let loaded = loading.elapsed();
     let mut staging = None;
@@ -459,6 +479,9 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
         report.elapsed += commit.elapsed();
     }
     // The caches only save time; a build never fails for them.
+    let Some(cache_dir) = cache_dir else {
+        return Ok(report);
+    };
     let saving = Instant::now();
     let (highlights, pages) = rayon::join(
         || caches.highlight.save(&cache_dir),

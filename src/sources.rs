@@ -18,6 +18,10 @@ pub enum ReadError {
     /// A symbolic link whose target is outside the site root.
     #[error("it is a symbolic link to `{}`, outside the site root; errdocs reads nothing from outside the site (put the file itself here, or link to one inside the site)", .0.display())]
     OutsideRoot(PathBuf),
+    /// A symbolic link to a hidden file or folder of the site, such as
+    /// `.git/config` (where CI keeps its token) or the cache.
+    #[error("it is a symbolic link to `{}`, a hidden file or folder of the site; errdocs publishes no hidden file (link to the file itself)", .0.display())]
+    HiddenTarget(PathBuf),
     /// Not a regular file.
     #[error(
         "it is not a regular file (a FIFO, socket or device); errdocs reads only regular files"
@@ -32,7 +36,7 @@ impl ReadError {
     /// The diagnostic rule for this problem.
     pub fn rule(&self) -> &'static str {
         match self {
-            ReadError::OutsideRoot(_) => "outside-root",
+            ReadError::OutsideRoot(_) | ReadError::HiddenTarget(_) => "outside-root",
             ReadError::NotAFile => "not-a-file",
             ReadError::Io(_) => "io",
         }
@@ -67,15 +71,28 @@ pub fn check_inside(root: &Path, path: &Path) -> Result<std::fs::Metadata, ReadE
         }
         Err(e) => return Err(e.into()),
     };
-    if !target.starts_with(canonical_root(root)) {
-        let shown = std::fs::read_link(path).unwrap_or(target);
-        return Err(ReadError::OutsideRoot(shown));
-    }
+    allowed_target(&canonical_root(root), path, &target)?;
     let meta = std::fs::metadata(&target)?;
     if !meta.is_file() && !meta.is_dir() {
         return Err(ReadError::NotAFile);
     }
     Ok(meta)
+}
+
+/// Checks where a path resolves: inside the root, and in none of its
+/// hidden files or folders (errdocs walks none of them either).
+fn allowed_target(canonical_root: &Path, path: &Path, target: &Path) -> Result<(), ReadError> {
+    let shown = || std::fs::read_link(path).unwrap_or_else(|_| target.to_path_buf());
+    let Ok(rel) = target.strip_prefix(canonical_root) else {
+        return Err(ReadError::OutsideRoot(shown()));
+    };
+    if rel
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+    {
+        return Err(ReadError::HiddenTarget(shown()));
+    }
+    Ok(())
 }
 
 /// Reads the file at `path` under `root`: only a regular file that
@@ -139,7 +156,7 @@ pub fn walk(
             let inside = entry
                 .path()
                 .canonicalize()
-                .is_ok_and(|t| t.starts_with(&canonical));
+                .is_ok_and(|t| allowed_target(&canonical, entry.path(), &t).is_ok());
             if !inside {
                 let e = check_inside(root, entry.path())
                     .err()
@@ -203,6 +220,14 @@ mod tests {
         symlink(outside.path().join("secret"), root.join("static/leak.txt")).unwrap();
         symlink(outside.path(), root.join("static/keys")).unwrap();
         symlink("/nowhere/at/all", root.join("static/dangling")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::write(
+            root.join(".git/config"),
+            "extraheader = AUTHORIZATION: basic hunter2",
+        )
+        .unwrap();
+        symlink("../.git/config", root.join("static/notes.txt")).unwrap();
+        symlink("../.git", root.join("static/g")).unwrap();
 
         let (files, problems) = walk(root, &root.join("static"), |_| true);
         let rels: Vec<_> = files
@@ -221,8 +246,10 @@ mod tests {
             found,
             [
                 ("static/dangling".to_string(), "io"),
+                ("static/g".to_string(), "outside-root"),
                 ("static/keys".to_string(), "outside-root"),
                 ("static/leak.txt".to_string(), "outside-root"),
+                ("static/notes.txt".to_string(), "outside-root"),
             ]
         );
         for d in &problems {

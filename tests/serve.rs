@@ -258,6 +258,38 @@ fn nothing_outside_the_site_is_served() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn a_link_out_of_the_site_is_an_error_and_never_served() {
+    let site = fixture("basic");
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "token.txt", "sk_live_never_served_77");
+    let s = start(site.path(), &[]);
+    let v0 = version(s.port);
+    std::fs::create_dir_all(site.path().join("static")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("token.txt"),
+        site.path().join("static/leak.txt"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path(), site.path().join("static/keys")).unwrap();
+    let status = poll_until(s.port, v0, |st| st["ok"] == false);
+    let files: Vec<_> = status["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["file"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(files, ["static/keys", "static/leak.txt"]);
+    for path in ["/leak.txt", "/keys/token.txt"] {
+        let r = get(s.port, path);
+        assert_eq!(r.status, 404, "{path}");
+        assert!(!r.text().contains("sk_live_never_served_77"), "{path}");
+    }
+    let overlay = get(s.port, "/reference/errors/key_missing/").text();
+    assert!(!overlay.contains("sk_live_never_served_77"));
+}
+
 #[test]
 fn edits_rebuild_and_fire_the_reload_event() {
     let site = fixture("basic");

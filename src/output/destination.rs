@@ -30,11 +30,9 @@ pub fn write(path: &Path, bytes: &[u8], sources: &[PathBuf]) -> Result<(), Error
             "cannot write to {}: it is a folder",
             path.display()
         ))),
-        // `/dev/stdout` and `/proc/self/fd/N` name an open file: written
-        // through, as a shell redirect expects.
-        Ok(_) if path.starts_with("/dev") || path.starts_with("/proc") => {
-            write_through(path, bytes)
-        }
+        // `/dev/stdout`, `/dev/fd/N`: the descriptor this process was
+        // given, as the shell opened it (appending, a pipe, a terminal).
+        Ok(_) if inherited_fd(path).is_some() => write_fd(path, bytes),
         // Through a link, the file it names is replaced; the link stays.
         Ok(meta) if meta.is_file() => write_atomic(&resolved, bytes, Some(meta.permissions())),
         Ok(_) => write_through(path, bytes),
@@ -63,8 +61,43 @@ fn write_through(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .map_err(|e| Error::io(path, e))
 }
 
+/// The descriptor number a path such as `/dev/stdout` or `/dev/fd/3`
+/// names in this process.
+fn inherited_fd(path: &Path) -> Option<i32> {
+    let text = path.to_str()?;
+    match text {
+        "/dev/stdout" => return Some(1),
+        "/dev/stderr" => return Some(2),
+        _ => {}
+    }
+    let n = text
+        .strip_prefix("/dev/fd/")
+        .or_else(|| text.strip_prefix("/proc/self/fd/"))?;
+    n.parse().ok().filter(|n| *n >= 1)
+}
+
+/// Writes to the inherited descriptor `path` names, without closing it.
+fn write_fd(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::FromRawFd;
+        let fd = inherited_fd(path).unwrap_or(1);
+        // SAFETY: the descriptor is open (the path resolved through it),
+        // and ManuallyDrop leaves it open for its owner.
+        let mut file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+        file.write_all(bytes)
+            .and_then(|()| file.flush())
+            .map_err(|e| Error::io(path, e))
+    }
+    #[cfg(not(unix))]
+    {
+        write_through(path, bytes)
+    }
+}
+
 /// Writes `bytes` to the regular file `path` whole or not at all: into a
-/// temporary file beside it, renamed over it when complete.
+/// new temporary file beside it (a fresh name, never a link in its
+/// place), renamed over it when complete.
 pub fn write_atomic(
     path: &Path,
     bytes: &[u8],
@@ -74,27 +107,31 @@ pub fn write_atomic(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".errdocs-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
     let written = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        if let Some(p) = permissions {
-            file.set_permissions(p)?;
+        tmp.write_all(bytes)?;
+        match permissions {
+            Some(p) => tmp.as_file().set_permissions(p)?,
+            // As a new file would be made: readable by all, as a
+            // published file must be.
+            #[cfg(unix)]
+            None => {
+                use std::os::unix::fs::PermissionsExt;
+                tmp.as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(0o644))?
+            }
+            #[cfg(not(unix))]
+            None => {}
         }
-        file.sync_all()
+        tmp.as_file().sync_all()
     })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(&tmp, e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    written.map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
 }
 
 #[cfg(all(test, unix))]
@@ -147,5 +184,18 @@ mod tests {
         std::os::unix::fs::symlink("nothing", d.path().join("dangling")).unwrap();
         assert!(write(&d.path().join("dangling"), b"{}", &[]).is_err());
         assert_eq!(std::fs::read_to_string(&site).unwrap(), "title: x\n");
+    }
+
+    #[test]
+    fn a_regular_file_is_replaced_whole_and_a_hard_link_to_it_is_left_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("spec.json");
+        std::fs::write(&out, "x".repeat(10_000)).unwrap();
+        std::fs::hard_link(&out, d.path().join("other")).unwrap();
+        write(&out, b"{}", &[]).unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"{}");
+        assert_eq!(std::fs::read(d.path().join("other")).unwrap().len(), 10_000);
+        let names: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+        assert_eq!(names.len(), 2, "no temporary file is left");
     }
 }

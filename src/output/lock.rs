@@ -19,13 +19,28 @@ impl Lock {
     /// Takes the lock at `path` (created if need be), waiting for the
     /// process that holds it; `what` says what it guards, for the message.
     pub fn acquire(path: &Path, what: &str) -> Result<Lock, Error> {
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        // A link in the lock's place (a pull request can commit one) is
+        // never followed: the pid written below would land in its target.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        let mut file = options.open(path).map_err(|e| {
+            if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+                Error::Usage(format!(
+                    "the lock file {} is a symbolic link; errdocs follows none in its own files. Remove it",
+                    path.display()
+                ))
+            } else {
+                Error::io(path, e)
+            }
+        })?;
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return Err(Error::Usage(format!(
+                "the lock file {} is not a regular file; remove it",
+                path.display()
+            )));
+        }
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {

@@ -108,14 +108,16 @@ impl Manifest {
 }
 
 /// True for a relative path of plain names joined by `/`: nothing that
-/// could step out of the folder or name it.
+/// could step out of the folder or name it, and no hidden name. errdocs
+/// writes no hidden file, so a record naming one (`.git/config`) is
+/// forged or damaged, and never makes errdocs delete it.
 pub fn is_clean_rel(rel: &str) -> bool {
     !rel.is_empty()
         && !rel.contains('\\')
         && !rel.contains('\0')
         && rel
             .split('/')
-            .all(|part| !part.is_empty() && part != "." && part != "..")
+            .all(|part| !part.is_empty() && !part.starts_with('.'))
         && Path::new(rel)
             .components()
             .all(|c| matches!(c, Component::Normal(_)))
@@ -142,7 +144,16 @@ mod tests {
 
     #[test]
     fn a_record_naming_paths_outside_the_folder_is_damaged() {
-        for bad in ["../x", "/etc/passwd", "a/../../b", "a//b", "./a", ""] {
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "a/../../b",
+            "a//b",
+            "./a",
+            "",
+            ".git/config",
+            "a/.git/HEAD",
+        ] {
             let bytes = Manifest::render([bad]);
             assert!(Manifest::parse(&bytes).is_err(), "{bad:?}");
         }

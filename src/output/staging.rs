@@ -1,17 +1,26 @@
 //! Writing a new output folder beside the old one and putting it in place
 //! in one step.
 //!
-//! A build writes a complete sibling tree, `.<out>.errdocs-staging-<pid>`:
-//! new and changed files are written there; files whose bytes did not
-//! change are hard links of the old ones (same inode, same modification
-//! time, so a sync uploads only what changed); files errdocs did not
-//! write, by the old folder's record, are carried over as hard links too.
-//! Only once all of that succeeded do the two folders exchange names
-//! ([`super::swap`]), and the old tree is removed. Killed at any instant,
-//! the output's path names the previous build or the new one, never a mix;
-//! what is left beside it, the next build removes.
+//! A build makes a complete sibling tree, `.<out>.errdocs-next/`: new and
+//! changed files are written there; files whose bytes did not change are
+//! hard links of the output's (same inode, same modification time, so a
+//! sync uploads only what changed); files errdocs did not write, by the
+//! output's record, are carried over as hard links too. Only once all of
+//! that succeeded do the two folders exchange names ([`super::swap`]).
+//! Killed at any instant, the output's path names the previous build or
+//! the new one, never a mix.
+//!
+//! After the exchange the sibling holds the previous tree, and it is kept:
+//! the next build brings it up to date instead of making every folder and
+//! link again. Most of its files are already the output's own inodes, so
+//! a build that changed little changes little there, and it costs the
+//! disk only its folders and the previous version of changed files. Its
+//! contents are never trusted: every file is checked to be the output's
+//! inode or written anew, and everything else in it is removed. A file
+//! in it is never written in place, since it may share its inode with the
+//! output.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -22,14 +31,21 @@ use super::manifest::{is_clean_rel, Manifest, ManifestError, MANIFEST_FILE};
 use super::{guard, normalize, swap};
 use crate::Error;
 
-/// The file that marks a staging folder as errdocs' while it is written.
+/// The file that marks the next tree as errdocs' while it is written.
 const STAGING_MARKER: &str = ".errdocs-staging";
+
+/// The next tree of the output folder `target`, beside it.
+pub fn next_path(target: &Path) -> PathBuf {
+    target.with_file_name(format!(".{}.errdocs-next", folder_name(target)))
+}
 
 /// An output folder opened for one build: locked against other builds,
 /// cleared of what stopped builds left beside it, its own files known.
 #[derive(Debug)]
 pub struct OutputFolder {
     target: PathBuf,
+    /// The site root, to name a conflicting file's source.
+    root: PathBuf,
     /// The previous build's record; `None` when there is no folder yet.
     previous: Option<Manifest>,
     _lock: Lock,
@@ -59,24 +75,48 @@ impl OutputFolder {
             .parent()
             .ok_or_else(|| Error::Usage(format!("{} has no parent folder", target.display())))?;
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        // A folder that will be refused is refused before anything is
+        // written beside it, and again once locked.
+        if std::fs::symlink_metadata(&target).is_ok() {
+            read_previous(shown, &target, adopt)?;
+        }
         let lock = Lock::acquire(
             &lock_path(&target),
             &format!("the output folder {}", shown.display()),
         )?;
         swap::recover(&target).map_err(|e| Error::io(&target, e))?;
         remove_leftovers(&target);
-        let previous = match std::fs::symlink_metadata(&target) {
+        let previous = read_previous(shown, &target, adopt)?;
+        Ok(OutputFolder {
+            target,
+            root: root.to_path_buf(),
+            previous,
+            _lock: lock,
+        })
+    }
+
+    /// The folder's path, resolved.
+    pub fn path(&self) -> &Path {
+        &self.target
+    }
+}
+
+/// The record of the folder at `target` (`shown` as the user named it):
+/// `None` when there is no folder yet; an error for a folder errdocs may
+/// not write into.
+fn read_previous(shown: &Path, target: &Path, adopt: bool) -> Result<Option<Manifest>, Error> {
+    Ok(match std::fs::symlink_metadata(target) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&target, e)),
+            Err(e) => return Err(Error::io(target, e)),
             Ok(m) if !m.is_dir() => {
                 return Err(Error::Usage(format!(
                     "the output path {} exists and is not a folder",
                     shown.display()
                 )))
             }
-            Ok(_) => Some(match Manifest::read(&target) {
+            Ok(_) => Some(match Manifest::read(target) {
                 Ok(Some(record)) => record,
-                Ok(None) if adopt || is_empty_dir(&target) => Manifest::default(),
+                Ok(None) if adopt || is_empty_dir(target) => Manifest::default(),
                 Ok(None) => {
                     return Err(Error::Usage(format!(
                         "the output folder {} is not empty and errdocs did not write it (it has no {MANIFEST_FILE}); \
@@ -95,26 +135,16 @@ impl OutputFolder {
                 }
                 Err(ManifestError::Io(e)) => return Err(Error::io(&target.join(MANIFEST_FILE), e)),
             }),
-        };
-        Ok(OutputFolder {
-            target,
-            previous,
-            _lock: lock,
         })
-    }
-
-    /// The folder's path, resolved.
-    pub fn path(&self) -> &Path {
-        &self.target
-    }
 }
 
 fn is_empty_dir(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
 }
 
-/// Removes what stopped builds left beside `target`: staging folders and
-/// old trees. Only folders with errdocs' name that hold its marker, its
+/// Removes what stopped builds left beside `target`: an old tree the
+/// two-rename exchange put aside, and staging folders of earlier errdocs
+/// versions. Only folders with errdocs' name that hold its marker, its
 /// record or nothing are removed; the caller holds the output's lock, so
 /// no build that wrote them still runs.
 fn remove_leftovers(target: &Path) {
@@ -201,40 +231,84 @@ fn remove_entries(dir: &Path, spare: &[&str]) -> std::io::Result<()> {
 #[derive(Debug)]
 pub struct Staging {
     folder: OutputFolder,
-    staging: PathBuf,
-    /// Every output-relative path this build produced: `true` when its new
-    /// bytes were written into the staging folder, `false` when the old
-    /// file is to be linked in unchanged.
-    produced: Mutex<HashMap<String, bool>>,
+    /// The next tree, brought up to date and then exchanged with the output.
+    next: PathBuf,
+    /// Every output-relative path this build produced.
+    produced: Mutex<HashSet<String>>,
     /// Paths this build writes where the old folder has a file errdocs
     /// did not write: all reported together, nothing replaced.
     conflicts: Mutex<Vec<String>>,
-    /// Folders made in the staging folder so far.
+    /// Folders known to exist in the next tree.
     folders: Mutex<HashSet<PathBuf>>,
-    committed: bool,
+}
+
+/// The identity of a file: two paths with the same are one file.
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Without inode numbers, no two paths are known to be one file: the next
+/// tree's files are linked or copied again on every build.
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
+}
+
+/// Removes whatever is at `path`, a folder with all it holds.
+fn remove_any(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => remove_tree(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 impl Staging {
-    /// Starts writing the output that will replace `folder`'s.
+    /// Starts writing the output that will replace `folder`'s, in its next
+    /// tree (made when there is none).
     pub fn begin(folder: OutputFolder) -> Result<Self, Error> {
-        let staging = folder.target.with_file_name(format!(
-            ".{}.errdocs-staging-{}",
-            folder_name(&folder.target),
-            std::process::id()
-        ));
-        remove_ours(&staging).map_err(|e| Error::io(&staging, e))?;
-        std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
-        let marker = staging.join(STAGING_MARKER);
-        let staging_ = Staging {
+        let next = next_path(&folder.target);
+        let marker = next.join(STAGING_MARKER);
+        match std::fs::symlink_metadata(&next) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&next).map_err(|e| Error::io(&next, e))?;
+            }
+            Err(e) => return Err(Error::io(&next, e)),
+            // The name is errdocs' own beside the output it locked; the
+            // tree under it is never trusted, but a link there could lead
+            // anywhere.
+            Ok(m) if !m.is_dir() => {
+                return Err(Error::Usage(format!(
+                    "{} is in errdocs' place beside the output and is not a folder errdocs made; remove it",
+                    next.display()
+                )))
+            }
+            // Without errdocs' marker or record it is no tree errdocs left
+            // (one stopped between the exchange and its marker, or one
+            // someone put there): it is made anew.
+            Ok(_) if !is_file(&marker) && !is_file(&next.join(MANIFEST_FILE)) => {
+                remove_any(&next).map_err(|e| Error::io(&next, e))?;
+                std::fs::create_dir(&next).map_err(|e| Error::io(&next, e))?;
+            }
+            Ok(_) => {}
+        }
+        // Marked first, then the stale record goes: the tree is errdocs'
+        // at every instant.
+        if !is_file(&marker) {
+            remove_any(&marker).map_err(|e| Error::io(&marker, e))?;
+            create_new(&marker, b"").map_err(|e| Error::io(&marker, e))?;
+        }
+        remove_any(&next.join(MANIFEST_FILE)).map_err(|e| Error::io(&next, e))?;
+        Ok(Staging {
             folder,
-            staging,
+            next,
             produced: Default::default(),
             conflicts: Default::default(),
             folders: Default::default(),
-            committed: false,
-        };
-        std::fs::write(&marker, b"").map_err(|e| Error::io(&marker, e))?;
-        Ok(staging_)
+        })
     }
 
     fn previous_owns(&self, rel: &str) -> bool {
@@ -245,26 +319,80 @@ impl Staging {
     }
 
     fn conflict(&self, rel: &str) -> Error {
+        let from_static = Path::new(crate::theme::STATIC_DIR).join(rel);
+        let source = if self.folder.root.join(&from_static).exists() {
+            format!("{} writes", from_static.display())
+        } else {
+            "this build writes".to_string()
+        };
         Error::Usage(format!(
-            "{} was not written by errdocs, and this build writes `{rel}` there; errdocs never replaces a file it did not write. \
+            "{} was not written by errdocs, and {source} `{rel}` there; errdocs never replaces a file it did not write. \
              Move it out of the output folder, or change the site so that it writes no `{rel}`",
             self.folder.target.join(rel).display()
         ))
     }
 
-    /// Makes the folder `dir` inside the staging folder, once.
+    /// Makes the folder `dir` of the next tree, clearing what is in its
+    /// way. Each part of the path is checked to be a real folder, from the
+    /// tree's top down: the tree is never trusted, and a link in it must
+    /// not lead a write out of it.
     fn make_dir(&self, dir: &Path) -> Result<(), Error> {
         let made = || self.folders.lock().unwrap_or_else(|p| p.into_inner());
-        if !made().contains(dir) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-            made().insert(dir.to_path_buf());
+        if dir == self.next || made().contains(dir) {
+            return Ok(());
+        }
+        let rel = dir.strip_prefix(&self.next).unwrap_or(dir);
+        let mut at = self.next.clone();
+        for part in rel.components() {
+            at.push(part);
+            if made().contains(&at) {
+                continue;
+            }
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    std::fs::remove_file(&at).map_err(|e| Error::io(&at, e))?;
+                    std::fs::create_dir(&at).map_err(|e| Error::io(&at, e))?;
+                }
+                Err(_) => match std::fs::create_dir(&at) {
+                    Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                        return Err(Error::io(&at, e))
+                    }
+                    _ => {}
+                },
+            }
+            made().insert(at.clone());
         }
         Ok(())
     }
 
-    /// Writes one file at output-relative path `rel`: into the staging
-    /// folder when its bytes differ from the previous output's, else only
-    /// noted, to be linked in unchanged.
+    /// Clears the way for a new entry at `path` of the next tree.
+    fn make_room(&self, path: &Path) -> Result<(), Error> {
+        if let Some(dir) = path.parent() {
+            self.make_dir(dir)?;
+        }
+        remove_any(path).map_err(|e| Error::io(path, e))
+    }
+
+    /// Makes `rel` in the next tree the output's own file at `rel`, unless
+    /// it already is.
+    fn link_in(&self, rel: &str) -> Result<(), Error> {
+        let old = self.folder.target.join(rel);
+        let dest = self.next.join(rel);
+        let meta = std::fs::symlink_metadata(&old).map_err(|e| Error::io(&old, e))?;
+        if let Some(dir) = dest.parent() {
+            self.make_dir(dir)?;
+        }
+        if std::fs::symlink_metadata(&dest).is_ok_and(|d| same_file(&meta, &d)) {
+            return Ok(());
+        }
+        self.make_room(&dest)?;
+        link_or_copy(&old, &dest).map_err(|e| Error::io(&dest, e))
+    }
+
+    /// Writes one file at output-relative path `rel`: into the next tree
+    /// when its bytes differ from the output's, else the output's own file
+    /// is linked there.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), Error> {
         let rel = rel.trim_start_matches('/');
         if !is_clean_rel(rel) || rel == MANIFEST_FILE || rel == STAGING_MARKER {
@@ -285,93 +413,138 @@ impl Staging {
                     .is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
                     && std::fs::read(&old).is_ok_and(|b| b == bytes)
             });
-        let path = self.staging.join(rel);
-        let was_staged = {
-            let mut produced = self.produced.lock().unwrap_or_else(|p| p.into_inner());
-            produced.insert(rel.to_string(), !unchanged)
-        };
+        self.produced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(rel.to_string());
         if unchanged {
-            // A second write of one path may undo a first that differed.
-            if was_staged == Some(true) {
-                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-            }
-            return Ok(());
+            return self.link_in(rel);
         }
-        if let Some(dir) = path.parent() {
-            self.make_dir(dir)?;
-        }
+        let path = self.next.join(rel);
+        self.make_room(&path)?;
+        // A new file, never one opened in place: the next tree's files may
+        // be the output's.
         crate::timing::WRITE
-            .time(|| std::fs::write(&path, bytes))
+            .time(|| create_new(&path, bytes))
             .map_err(|e| Error::io(&path, e))
     }
 
-    /// Keeps the previous output's file at `rel` as this build's; false
-    /// when there is none that errdocs wrote.
+    /// Keeps the output's file at `rel` as this build's; false when there
+    /// is none that errdocs wrote.
     pub fn keep(&self, rel: &str) -> bool {
         let rel = rel.trim_start_matches('/');
         let intact = self.previous_owns(rel)
             && std::fs::symlink_metadata(self.folder.target.join(rel)).is_ok_and(|m| m.is_file());
-        if intact {
-            let mut produced = self.produced.lock().unwrap_or_else(|p| p.into_inner());
-            produced.entry(rel.to_string()).or_insert(false);
+        if !intact || self.link_in(rel).is_err() {
+            return false;
         }
-        intact
+        self.produced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(rel.to_string());
+        true
     }
 
-    /// Completes the new tree (unchanged files and files errdocs did not
-    /// write linked in, its record written) and puts it in place of the
-    /// old one in one step.
-    pub fn commit(mut self) -> Result<PathBuf, Error> {
+    /// Completes the next tree (files errdocs did not write linked in,
+    /// whatever else it holds removed, its record written) and puts it in
+    /// place of the output in one step.
+    /// A build that fails before this leaves the next tree, marked, for the
+    /// next build to bring up to date: it holds nothing the output needs.
+    pub fn commit(self) -> Result<PathBuf, Error> {
         let produced =
             std::mem::take(&mut *self.produced.lock().unwrap_or_else(|p| p.into_inner()));
         let target = self.folder.target.clone();
-        let unchanged: Vec<&String> = produced
-            .iter()
-            .filter(|(_, staged)| !**staged)
-            .map(|(rel, _)| rel)
-            .collect();
-        unchanged.par_iter().try_for_each(|rel| {
-            let dest = self.staging.join(rel);
-            if let Some(dir) = dest.parent() {
-                self.make_dir(dir)?;
-            }
-            link_or_copy(&target.join(rel), &dest).map_err(|e| Error::io(&dest, e))
-        })?;
-        if self.folder.previous.is_some() {
-            self.carry_foreign(&produced)?;
-        }
-        let record = self.staging.join(MANIFEST_FILE);
-        std::fs::write(
+        let mut wanted: HashSet<PathBuf> = produced.iter().map(PathBuf::from).collect();
+        // Both trees are walked at once: the output for files errdocs did
+        // not write, the next tree for what it holds.
+        let (carried, entries) = rayon::join(
+            || match self.folder.previous.is_some() {
+                true => self.carry_foreign(&produced),
+                false => Ok(Vec::new()),
+            },
+            || self.entries(),
+        );
+        wanted.extend(carried?);
+        self.prune(entries.map_err(|e| Error::io(&self.next, e))?, &wanted)
+            .map_err(|e| Error::io(&self.next, e))?;
+        let record = self.next.join(MANIFEST_FILE);
+        create_new(
             &record,
-            Manifest::render(produced.keys().map(String::as_str)),
+            &Manifest::render(produced.iter().map(String::as_str)),
         )
         .map_err(|e| Error::io(&record, e))?;
-        let marker = self.staging.join(STAGING_MARKER);
+        let marker = self.next.join(STAGING_MARKER);
         std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
         if self.folder.previous.is_some() {
             if let Ok(meta) = std::fs::metadata(&target) {
-                let _ = std::fs::set_permissions(&self.staging, meta.permissions());
+                let _ = std::fs::set_permissions(&self.next, meta.permissions());
             }
-            swap::exchange(&self.staging, &target).map_err(|e| Error::io(&target, e))?;
-            self.committed = true;
-            // The staging path now names the old tree.
-            if let Err(e) = remove_ours(&self.staging) {
-                eprintln!(
-                    "warning: cannot remove the previous output, now at {}: {e}; the next build removes it",
-                    self.staging.display()
-                );
+            #[cfg(unix)]
+            if let Ok(meta) = std::fs::symlink_metadata(&target) {
+                use std::os::unix::fs::MetadataExt;
+                let _ = std::os::unix::fs::lchown(&self.next, Some(meta.uid()), Some(meta.gid()));
             }
+            swap::exchange(&self.next, &target).map_err(|e| exchange_error(&target, e))?;
+            // The old tree, now the next one, is marked errdocs' at once.
+            let _ = create_new(&self.next.join(STAGING_MARKER), b"");
         } else {
-            std::fs::rename(&self.staging, &target).map_err(|e| Error::io(&target, e))?;
-            self.committed = true;
+            std::fs::rename(&self.next, &target).map_err(|e| Error::io(&target, e))?;
         }
         Ok(target)
     }
 
-    /// Links every file of the old folder that errdocs did not write into
-    /// the new tree at the same path, with the folders that hold them; one
-    /// at a path this build writes is an error naming it.
-    fn carry_foreign(&self, produced: &HashMap<String, bool>) -> Result<(), Error> {
+    /// Every entry of the next tree but its marker and record: its path
+    /// relative to the tree, and whether it is a folder.
+    fn entries(&self) -> std::io::Result<Vec<(PathBuf, bool)>> {
+        let mut found = Vec::new();
+        for entry in walkdir::WalkDir::new(&self.next)
+            .min_depth(1)
+            .follow_links(false)
+        {
+            let entry = entry.map_err(std::io::Error::other)?;
+            let rel = entry
+                .path()
+                .strip_prefix(&self.next)
+                .unwrap_or(entry.path());
+            if entry.depth() == 1
+                && (rel == Path::new(STAGING_MARKER) || rel == Path::new(MANIFEST_FILE))
+            {
+                continue;
+            }
+            found.push((rel.to_path_buf(), entry.file_type().is_dir()));
+        }
+        Ok(found)
+    }
+
+    /// Removes from the next tree each of its `entries` that is not
+    /// `wanted`, nor a folder holding one.
+    fn prune(
+        &self,
+        entries: Vec<(PathBuf, bool)>,
+        wanted: &HashSet<PathBuf>,
+    ) -> std::io::Result<()> {
+        let folders: HashSet<&Path> = wanted.iter().flat_map(|p| p.ancestors().skip(1)).collect();
+        let mut gone: Vec<&PathBuf> = Vec::new();
+        for (rel, is_dir) in &entries {
+            // Inside a folder that goes: it goes with it.
+            if gone.last().is_some_and(|g| rel.starts_with(g)) {
+                continue;
+            }
+            let keep = wanted.contains(rel) || (*is_dir && folders.contains(rel.as_path()));
+            if !keep {
+                gone.push(rel);
+            }
+        }
+        gone.par_iter()
+            .try_for_each(|rel| remove_any(&self.next.join(rel)))
+    }
+
+    /// Links every entry of the output that errdocs did not write into the
+    /// next tree at the same path, with the folders that hold them, and
+    /// returns their paths; one at a path this build writes is an error
+    /// naming it.
+    fn carry_foreign(&self, produced: &HashSet<String>) -> Result<Vec<PathBuf>, Error> {
+        let mut wanted = Vec::new();
         let target = &self.folder.target;
         let mut conflicts =
             std::mem::take(&mut *self.conflicts.lock().unwrap_or_else(|p| p.into_inner()));
@@ -387,7 +560,8 @@ impl Staging {
             if let Some((dir, depth)) = open_dir.take() {
                 let inside = matches!(&next, Some(Ok(e)) if e.depth() > depth);
                 if !inside {
-                    self.make_foreign_dirs(&dir.join("x"), &self.staging.join(&dir))?;
+                    self.make_foreign_dirs(&dir.join("x"))?;
+                    wanted.push(dir);
                 }
             }
             let Some(entry) = next else { break };
@@ -397,11 +571,15 @@ impl Staging {
             })?;
             let rel_path = entry.path().strip_prefix(target).unwrap_or(entry.path());
             let rel = rel_path.to_str().map(|r| r.replace('\\', "/"));
-            let dest = self.staging.join(rel_path);
             if entry.file_type().is_dir() {
-                if rel.as_deref().is_some_and(|r| produced.contains_key(r)) {
+                if rel.as_deref().is_some_and(|r| produced.contains(r)) {
                     conflicts.push(rel.unwrap_or_default());
                     walker.skip_current_dir();
+                } else if is_mount_point(target, entry.path()) {
+                    return Err(Error::Usage(format!(
+                        "{} is a mount point inside the output folder; errdocs replaces the output folder whole and cannot carry a mount over. Mount it elsewhere",
+                        entry.path().display()
+                    )));
                 } else {
                     open_dir = Some((rel_path.to_path_buf(), entry.depth()));
                 }
@@ -413,20 +591,25 @@ impl Staging {
             {
                 continue;
             }
-            if std::fs::symlink_metadata(&dest).is_ok() {
+            let in_the_way = rel.as_deref().is_some_and(|r| produced.contains(r))
+                || rel_path
+                    .ancestors()
+                    .skip(1)
+                    .any(|a| a.to_str().is_some_and(|a| produced.contains(a)));
+            if in_the_way {
                 let rel = rel_path.to_string_lossy().into_owned();
                 if !conflicts.contains(&rel) {
                     conflicts.push(rel);
                 }
                 continue;
             }
-            if let Some(dir) = dest.parent() {
-                self.make_foreign_dirs(rel_path, dir)?;
-            }
+            self.make_foreign_dirs(rel_path)?;
+            let dest = self.next.join(rel_path);
             carry(entry.path(), &dest, entry.file_type()).map_err(|e| Error::io(&dest, e))?;
+            wanted.push(rel_path.to_path_buf());
         }
         if conflicts.is_empty() {
-            return Ok(());
+            return Ok(wanted);
         }
         conflicts.sort();
         conflicts.dedup();
@@ -440,23 +623,93 @@ impl Staging {
         )))
     }
 
-    /// Makes the folders of a carried file, each with its old permissions.
-    fn make_foreign_dirs(&self, rel: &Path, dir: &Path) -> Result<(), Error> {
-        if dir.is_dir() {
+    /// Makes the folders of a carried entry at `rel`, each with the
+    /// permissions it has in the output.
+    fn make_foreign_dirs(&self, rel: &Path) -> Result<(), Error> {
+        let Some(parent) = rel.parent() else {
             return Ok(());
-        }
-        self.make_dir(dir)?;
+        };
+        self.make_dir(&self.next.join(parent))?;
         let mut old = self.folder.target.clone();
-        let mut new = self.staging.clone();
-        for part in rel.parent().into_iter().flat_map(Path::components) {
+        let mut new = self.next.clone();
+        for part in parent.components() {
             old.push(part);
             new.push(part);
-            if let Ok(meta) = std::fs::metadata(&old) {
-                let _ = std::fs::set_permissions(&new, meta.permissions());
+            if let (Ok(o), Ok(n)) = (
+                std::fs::symlink_metadata(&old),
+                std::fs::symlink_metadata(&new),
+            ) {
+                if o.permissions() != n.permissions() {
+                    let _ = std::fs::set_permissions(&new, o.permissions());
+                }
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::MetadataExt;
+                    if (o.uid(), o.gid()) != (n.uid(), n.gid()) {
+                        let _ = std::os::unix::fs::lchown(&new, Some(o.uid()), Some(o.gid()));
+                    }
+                }
             }
         }
         Ok(())
     }
+}
+
+/// True when the folder `dir` inside `target` is on another file system.
+fn is_mount_point(target: &Path, dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (
+            std::fs::symlink_metadata(target),
+            std::fs::symlink_metadata(dir),
+        ) {
+            (Ok(t), Ok(d)) => t.dev() != d.dev(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (target, dir);
+        false
+    }
+}
+
+/// Writes a new file at `path`; fails where anything is there, a link
+/// included, so that nothing is ever written through one.
+fn create_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+}
+
+fn is_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+}
+
+/// Says why an output folder cannot be exchanged, where the system's
+/// reason alone would not.
+fn exchange_error(target: &Path, e: std::io::Error) -> Error {
+    #[cfg(unix)]
+    {
+        let why = match e.raw_os_error() {
+            Some(libc::EBUSY) => Some("it is a mount point"),
+            Some(libc::EXDEV) => Some("the file system cannot move it (an overlay's lower layer, as in a container image)"),
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Error::Usage(format!(
+                "cannot replace the output folder {} in one step: {why}. Build into a folder of a mounted folder instead, \
+                 or remove {} first ({e})",
+                target.display(),
+                target.display()
+            ));
+        }
+    }
+    Error::io(target, e)
 }
 
 /// A hard link of `from` at `to`; a copy where the file system has none.
@@ -468,11 +721,19 @@ fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Carries one entry errdocs did not write into the new tree as it is: a
-/// link stays a link (never followed), anything else is hard-linked.
+/// Carries one entry errdocs did not write into the next tree as it is,
+/// unless it is there already: a link stays a link (never followed),
+/// anything else is hard-linked.
 fn carry(from: &Path, to: &Path, kind: std::fs::FileType) -> std::io::Result<()> {
+    let there = std::fs::symlink_metadata(to);
     if kind.is_symlink() {
         let link = std::fs::read_link(from)?;
+        if there.is_ok() {
+            if std::fs::read_link(to).is_ok_and(|l| l == link) {
+                return Ok(());
+            }
+            remove_any(to)?;
+        }
         #[cfg(unix)]
         return std::os::unix::fs::symlink(link, to);
         #[cfg(windows)]
@@ -486,17 +747,16 @@ fn carry(from: &Path, to: &Path, kind: std::fs::FileType) -> std::io::Result<()>
             link.display()
         )));
     }
+    let meta = std::fs::symlink_metadata(from)?;
+    if let Ok(there) = there {
+        if same_file(&meta, &there) {
+            return Ok(());
+        }
+        remove_any(to)?;
+    }
     if kind.is_file() {
         return link_or_copy(from, to);
     }
     // FIFOs, sockets and devices can only be linked.
     std::fs::hard_link(from, to)
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = remove_ours(&self.staging);
-        }
-    }
 }

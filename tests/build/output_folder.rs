@@ -83,14 +83,16 @@ fn build_ok(root: &Path, out: &Path) {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-/// What stands beside `out` that errdocs left there, but its lock.
+/// What stands beside `out` that errdocs left there, but its lock and the
+/// next tree it keeps.
 fn debris(out: &Path) -> Vec<String> {
     let name = out.file_name().unwrap().to_string_lossy().into_owned();
-    let (ours, lock) = (format!(".{name}.errdocs-"), format!(".{name}.errdocs-lock"));
+    let ours = format!(".{name}.errdocs-");
+    let kept = [format!("{ours}lock"), format!("{ours}next")];
     std::fs::read_dir(out.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(&ours) && *n != lock)
+        .filter(|n| n.starts_with(&ours) && !kept.contains(n))
         .collect()
 }
 
