@@ -8,7 +8,9 @@
 //! [`reuse`] keeps the pages of the previous build that did not change.
 //! [`site`] strings the stages together for `build`; [`check`] runs them
 //! without writing, [`explain`] prints one page in a terminal, and
-//! [`scaffold`] writes new sites and error files.
+//! [`scaffold`] writes new sites and error files. [`sources`] is how every
+//! stage reads the site's files (nothing from outside the root), and
+//! [`cache`] the folder that keeps what builds may reuse.
 
 pub mod cache;
 pub mod check;

@@ -488,14 +488,29 @@ fn a_build_removes_only_the_files_it_wrote_before() {
     build(site.path());
     let out = site.path().join("public");
     std::fs::write(out.join("stale.html"), "placed by hand").unwrap();
+    // A file errdocs wrote, rewritten by hand since: no longer errdocs'.
+    std::fs::write(out.join("reference/errors/escape_me.md"), "edited by hand").unwrap();
     std::fs::remove_file(site.path().join("content/errors/auth/escape_me.md")).unwrap();
-    build(site.path());
+    let o = common::errdocs(&["build", "-r", site.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("escape_me.md: errdocs wrote it"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(
         std::fs::read_to_string(out.join("stale.html")).unwrap(),
         "placed by hand"
     );
     assert!(!out.join("reference/errors/escape_me").exists());
-    assert!(!out.join("reference/errors/escape_me.md").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("reference/errors/escape_me.md")).unwrap(),
+        "edited by hand"
+    );
+    // Kept as someone else's: the next build leaves it alone, silently.
+    let o = common::errdocs(&["build", "-r", site.path().to_str().unwrap()]);
+    assert!(!stderr(&o).contains("errdocs wrote it"), "{}", stderr(&o));
+    assert!(out.join("reference/errors/escape_me.md").is_file());
 }
 
 #[test]

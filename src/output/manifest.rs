@@ -1,12 +1,14 @@
 //! The record of what errdocs wrote into an output folder.
 //!
 //! Every build leaves `.errdocs-manifest` at the top of its output: the
-//! output-relative path of every file it wrote. That record, and nothing
-//! guessed from names, is how the next build tells its own files from the
-//! ones others put there (`.git/`, `CNAME`, a hand-placed `robots.txt`),
-//! which it carries over untouched.
+//! output-relative path of every file it wrote, with the xxh3 hash of its
+//! bytes. That record, and nothing guessed from names, is how the next
+//! build tells its own files from the ones others put there (`.git/`,
+//! `CNAME`, a hand-placed `robots.txt`), which it carries over untouched;
+//! and a file at one of its paths whose bytes someone changed since is
+//! not removed with the page it once belonged to.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path};
 
 use serde::{Deserialize, Serialize};
@@ -21,14 +23,15 @@ const HEADER: &str = "errdocs output manifest 1 ";
 struct Record {
     /// The errdocs version that wrote it, for people reading it.
     errdocs: String,
-    /// Output-relative paths with `/` separators, sorted.
-    files: Vec<String>,
+    /// Output-relative paths with `/` separators, sorted, and the hash of
+    /// each file's bytes in hex.
+    files: BTreeMap<String, String>,
 }
 
 /// The files an earlier build wrote into a folder.
 #[derive(Debug, Clone, Default)]
 pub struct Manifest {
-    files: HashSet<String>,
+    files: HashMap<String, u64>,
 }
 
 /// Why a folder's record cannot be used.
@@ -69,21 +72,28 @@ impl Manifest {
         }
         let record: Record =
             serde_json::from_str(rest).map_err(|_| ManifestError::Damaged("not its JSON"))?;
-        if !record.files.iter().all(|f| is_clean_rel(f)) {
-            return Err(ManifestError::Damaged("a path leaves the folder"));
+        let mut files = HashMap::with_capacity(record.files.len());
+        for (rel, hash) in record.files {
+            if !is_clean_rel(&rel) {
+                return Err(ManifestError::Damaged(
+                    "a path leaves the folder or is hidden",
+                ));
+            }
+            let hash = u64::from_str_radix(&hash, 16)
+                .map_err(|_| ManifestError::Damaged("a hash is not hex"))?;
+            files.insert(rel, hash);
         }
-        Ok(Manifest {
-            files: record.files.into_iter().collect(),
-        })
+        Ok(Manifest { files })
     }
 
-    /// The bytes of a record of `files`.
-    pub fn render<'a>(files: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
-        let mut files: Vec<String> = files.into_iter().map(str::to_string).collect();
-        files.sort_unstable();
+    /// The bytes of a record of `files`: path and hash of the bytes.
+    pub fn render<'a>(files: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<u8> {
         let record = Record {
             errdocs: env!("CARGO_PKG_VERSION").to_string(),
-            files,
+            files: files
+                .into_iter()
+                .map(|(rel, hash)| (rel.to_string(), format!("{hash:016x}")))
+                .collect(),
         };
         // A list of strings always serialises.
         let body = serde_json::to_string_pretty(&record).unwrap_or_default() + "\n";
@@ -93,7 +103,12 @@ impl Manifest {
 
     /// True when an earlier build wrote `rel`.
     pub fn owns(&self, rel: &str) -> bool {
-        rel == MANIFEST_FILE || self.files.contains(rel)
+        rel == MANIFEST_FILE || self.files.contains_key(rel)
+    }
+
+    /// The hash of the bytes an earlier build wrote at `rel`.
+    pub fn hash(&self, rel: &str) -> Option<u64> {
+        self.files.get(rel).copied()
     }
 
     /// How many files the record names.
@@ -123,18 +138,24 @@ pub fn is_clean_rel(rel: &str) -> bool {
             .all(|c| matches!(c, Component::Normal(_)))
 }
 
+/// The hash a record keeps of a file's bytes.
+pub fn hash_bytes(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn round_trips_and_refuses_any_changed_byte() {
-        let bytes = Manifest::render(["index.html", "reference/errors/a/index.html"]);
+        let bytes = Manifest::render([("index.html", 1), ("reference/errors/a/index.html", 2)]);
         let m = Manifest::parse(&bytes).unwrap();
         assert!(m.owns("index.html") && m.owns("reference/errors/a/index.html"));
         assert!(m.owns(MANIFEST_FILE));
         assert!(!m.owns("CNAME") && !m.owns("reference"));
         assert_eq!(m.len(), 2);
+        assert_eq!(m.hash("reference/errors/a/index.html"), Some(2));
         for i in 0..bytes.len() {
             let mut damaged = bytes.clone();
             damaged[i] ^= 0x20;
@@ -154,7 +175,7 @@ mod tests {
             ".git/config",
             "a/.git/HEAD",
         ] {
-            let bytes = Manifest::render([bad]);
+            let bytes = Manifest::render([(bad, 0)]);
             assert!(Manifest::parse(&bytes).is_err(), "{bad:?}");
         }
     }

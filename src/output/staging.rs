@@ -20,14 +20,14 @@
 //! in it is never written in place, since it may share its inode with the
 //! output.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
 
 use super::lock::Lock;
-use super::manifest::{is_clean_rel, Manifest, ManifestError, MANIFEST_FILE};
+use super::manifest::{hash_bytes, is_clean_rel, Manifest, ManifestError, MANIFEST_FILE};
 use super::{guard, normalize, swap};
 use crate::Error;
 
@@ -233,8 +233,9 @@ pub struct Staging {
     folder: OutputFolder,
     /// The next tree, brought up to date and then exchanged with the output.
     next: PathBuf,
-    /// Every output-relative path this build produced.
-    produced: Mutex<HashSet<String>>,
+    /// Every output-relative path this build produced, with the hash of
+    /// its bytes.
+    produced: Mutex<HashMap<String, u64>>,
     /// Paths this build writes where the old folder has a file errdocs
     /// did not write: all reported together, nothing replaced.
     conflicts: Mutex<Vec<String>>,
@@ -416,7 +417,7 @@ impl Staging {
         self.produced
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(rel.to_string());
+            .insert(rel.to_string(), hash_bytes(bytes));
         if unchanged {
             return self.link_in(rel);
         }
@@ -433,15 +434,19 @@ impl Staging {
     /// is none that errdocs wrote.
     pub fn keep(&self, rel: &str) -> bool {
         let rel = rel.trim_start_matches('/');
+        let hash = self.folder.previous.as_ref().and_then(|m| m.hash(rel));
         let intact = self.previous_owns(rel)
             && std::fs::symlink_metadata(self.folder.target.join(rel)).is_ok_and(|m| m.is_file());
-        if !intact || self.link_in(rel).is_err() {
+        let Some(hash) = hash.filter(|_| intact) else {
+            return false;
+        };
+        if self.link_in(rel).is_err() {
             return false;
         }
         self.produced
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(rel.to_string());
+            .insert(rel.to_string(), hash);
         true
     }
 
@@ -454,7 +459,7 @@ impl Staging {
         let produced =
             std::mem::take(&mut *self.produced.lock().unwrap_or_else(|p| p.into_inner()));
         let target = self.folder.target.clone();
-        let mut wanted: HashSet<PathBuf> = produced.iter().map(PathBuf::from).collect();
+        let mut wanted: HashSet<PathBuf> = produced.keys().map(PathBuf::from).collect();
         // Both trees are walked at once: the output for files errdocs did
         // not write, the next tree for what it holds.
         let (carried, entries) = rayon::join(
@@ -470,7 +475,7 @@ impl Staging {
         let record = self.next.join(MANIFEST_FILE);
         create_new(
             &record,
-            &Manifest::render(produced.iter().map(String::as_str)),
+            &Manifest::render(produced.iter().map(|(rel, hash)| (rel.as_str(), *hash))),
         )
         .map_err(|e| Error::io(&record, e))?;
         let marker = self.next.join(STAGING_MARKER);
@@ -543,7 +548,7 @@ impl Staging {
     /// next tree at the same path, with the folders that hold them, and
     /// returns their paths; one at a path this build writes is an error
     /// naming it.
-    fn carry_foreign(&self, produced: &HashSet<String>) -> Result<Vec<PathBuf>, Error> {
+    fn carry_foreign(&self, produced: &HashMap<String, u64>) -> Result<Vec<PathBuf>, Error> {
         let mut wanted = Vec::new();
         let target = &self.folder.target;
         let mut conflicts =
@@ -572,7 +577,7 @@ impl Staging {
             let rel_path = entry.path().strip_prefix(target).unwrap_or(entry.path());
             let rel = rel_path.to_str().map(|r| r.replace('\\', "/"));
             if entry.file_type().is_dir() {
-                if rel.as_deref().is_some_and(|r| produced.contains(r)) {
+                if rel.as_deref().is_some_and(|r| produced.contains_key(r)) {
                     conflicts.push(rel.unwrap_or_default());
                     walker.skip_current_dir();
                 } else if is_mount_point(target, entry.path()) {
@@ -585,17 +590,25 @@ impl Staging {
                 }
                 continue;
             }
-            if rel
-                .as_deref()
-                .is_some_and(|r| self.previous_owns(r) || r == MANIFEST_FILE)
-            {
+            if rel.as_deref() == Some(MANIFEST_FILE) {
                 continue;
             }
-            let in_the_way = rel.as_deref().is_some_and(|r| produced.contains(r))
+            if let Some(r) = rel.as_deref().filter(|r| self.previous_owns(r)) {
+                // errdocs' file, rewritten or gone with its page; but one
+                // whose bytes someone changed since is theirs now, and kept.
+                if produced.contains_key(r) || self.unchanged_since_written(r, entry.path()) {
+                    continue;
+                }
+                eprintln!(
+                    "warning: kept {}: errdocs wrote it, this build no longer does, and it was changed since",
+                    entry.path().display()
+                );
+            }
+            let in_the_way = rel.as_deref().is_some_and(|r| produced.contains_key(r))
                 || rel_path
                     .ancestors()
                     .skip(1)
-                    .any(|a| a.to_str().is_some_and(|a| produced.contains(a)));
+                    .any(|a| a.to_str().is_some_and(|a| produced.contains_key(a)));
             if in_the_way {
                 let rel = rel_path.to_string_lossy().into_owned();
                 if !conflicts.contains(&rel) {
@@ -621,6 +634,14 @@ impl Staging {
             "{}{more}",
             self.conflict(&conflicts[0])
         )))
+    }
+
+    /// True when the file at `path` still has the bytes errdocs recorded
+    /// for `rel`.
+    fn unchanged_since_written(&self, rel: &str, path: &Path) -> bool {
+        let recorded = self.folder.previous.as_ref().and_then(|m| m.hash(rel));
+        let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file());
+        is_file && std::fs::read(path).is_ok_and(|b| Some(hash_bytes(&b)) == recorded)
     }
 
     /// Makes the folders of a carried entry at `rel`, each with the

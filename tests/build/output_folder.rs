@@ -527,8 +527,14 @@ fn a_root_without_content_or_pages_is_refused_and_replaces_nothing() {
         }
         assert_eq!(files(&out), before);
     }
-    // Nothing was written into the folder that is not a site.
+    // Nothing was written into the folders that are not sites, nor beside
+    // the output.
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
+    assert!(!no_pages.path().join(".errdocs-cache").exists());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = build_into(no_pages.path(), &elsewhere.path().join("deeper/out"));
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
 }
 
 #[test]
@@ -597,6 +603,28 @@ fn export_writes_through_devices_and_pipes_and_never_over_a_source() {
     assert!(o.status.success(), "{}", stderr(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    // Standard output opened for appending is appended to.
+    let log = site.path().join("export.log");
+    std::fs::write(&log, "earlier line\n").unwrap();
+    let appending = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let status = errdocs_cmd(&[
+        "export",
+        "--format",
+        "openapi",
+        "-r",
+        root,
+        "-o",
+        "/dev/stdout",
+    ])
+    .stdout(appending)
+    .status()
+    .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let json = text
+        .strip_prefix("earlier line\n")
+        .expect("the earlier line stays first");
+    serde_json::from_str::<serde_json::Value>(json).unwrap();
     // Sources are refused, and stay as they were.
     let config = std::fs::read(site.path().join("site.yaml")).unwrap();
     for to in ["site.yaml", "content/errors/x.json", "static/errors.json"] {
@@ -609,4 +637,114 @@ fn export_writes_through_devices_and_pipes_and_never_over_a_source() {
         config
     );
     assert!(!site.path().join("content/errors/x.json").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn links_planted_in_errdocs_own_files_are_never_followed() {
+    use std::os::unix::fs::symlink;
+    // No hidden name on the way: static/ would skip it.
+    let victim = tempfile::Builder::new().prefix("victim").tempdir().unwrap();
+    let keep = victim.path().join("keep.txt");
+    std::fs::write(&keep, "precious").unwrap();
+    let marker_victim = victim.path().join("marker");
+    std::fs::write(&marker_victim, "precious").unwrap();
+
+    // A pull request commits a "next tree" with a link in it, and files
+    // in static/ that would be written through that link.
+    let site = fixture("basic");
+    let root = site.path();
+    let next = root.join(".public.errdocs-next");
+    std::fs::create_dir_all(&next).unwrap();
+    symlink("/", next.join("x")).unwrap();
+    symlink(&marker_victim, next.join(".errdocs-staging")).unwrap();
+    let inside = victim.path().strip_prefix("/").unwrap();
+    write(
+        root,
+        &format!("static/x/{}/keep.txt", inside.display()),
+        "REPLACED",
+    );
+    write(
+        root,
+        &format!("static/x/{}/pwned.txt", inside.display()),
+        "PWNED",
+    );
+    build_ok(root, &root.join("public"));
+    // And a second build, which updates that tree again.
+    build_ok(root, &root.join("public"));
+    assert_eq!(std::fs::read_to_string(&keep).unwrap(), "precious");
+    assert_eq!(std::fs::read_to_string(&marker_victim).unwrap(), "precious");
+    assert!(!victim.path().join("pwned.txt").exists());
+    let published = root.join("public/x").join(inside).join("pwned.txt");
+    assert_eq!(std::fs::read_to_string(published).unwrap(), "PWNED");
+
+    // Lock files that are links are refused, their targets untouched.
+    for lock in [".public.errdocs-lock", ".errdocs-cache/lock"] {
+        let site = fixture("basic");
+        let root = site.path();
+        std::fs::create_dir_all(root.join(".errdocs-cache")).unwrap();
+        symlink(&keep, root.join(lock)).unwrap();
+        let o = build_into(root, &root.join("public"));
+        assert_eq!(o.status.code(), Some(2), "{lock}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("symbolic link"),
+            "{lock}: {}",
+            stderr(&o)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&keep).unwrap(),
+            "precious",
+            "{lock}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn links_to_hidden_files_of_the_site_and_schema_references_to_files_are_refused() {
+    let site = fixture("basic");
+    let root = site.path();
+    let token = "AUTHORIZATION: basic c2VjcmV0LXRva2Vu";
+    write(
+        root,
+        ".git/config",
+        &format!("[http]\n\textraheader = {token}\n"),
+    );
+    std::fs::create_dir_all(root.join("static")).unwrap();
+    std::os::unix::fs::symlink("../.git/config", root.join("static/notes.txt")).unwrap();
+    let o = build_into(root, &root.join("public"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("static/notes.txt"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("c2VjcmV0"), "{}", stderr(&o));
+    assert!(!root.join("public").exists());
+
+    // A response schema may not pull in files by `$ref`.
+    let outside = tempfile::tempdir().unwrap();
+    write(
+        outside.path(),
+        "secret.json",
+        "{\"enum\": [\"AKIA-NOT-FOR-LOGS\"]}",
+    );
+    let site = fixture("basic");
+    let root = site.path();
+    let reference = format!("file://{}", outside.path().join("secret.json").display());
+    write(
+        root,
+        "schema.json",
+        &format!("{{\"type\": \"object\", \"properties\": {{\"message\": {{\"$ref\": \"{reference}\"}}}}}}"),
+    );
+    let config = std::fs::read_to_string(root.join("site.yaml")).unwrap();
+    std::fs::write(
+        root.join("site.yaml"),
+        format!("{config}\nresponse:\n  schema: schema.json\n"),
+    )
+    .unwrap();
+    for cmd in ["check", "build"] {
+        let o = errdocs_cmd(&[cmd, "-r", root.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {}", stderr(&o));
+        let all = format!("{}{}", stderr(&o), String::from_utf8_lossy(&o.stdout));
+        assert!(!all.contains("AKIA-NOT-FOR-LOGS"), "{cmd}: {all}");
+    }
 }
