@@ -572,6 +572,10 @@ fn a_file_errdocs_did_not_write_at_a_path_it_writes_is_an_error_naming_it() {
     );
     // A folder where the new page goes, a file where its folder goes.
     for (rel, file) in [
+        (
+            "reference/errors/token_expired",
+            "a file where a folder goes",
+        ),
         ("reference/errors/token_expired/index.html/x", "in the way"),
         ("reference/errors/token_expired.md", "by hand"),
     ] {
@@ -600,6 +604,22 @@ fn a_file_errdocs_did_not_write_at_a_path_it_writes_is_an_error_naming_it() {
     assert!(out
         .join("reference/errors/token_expired/index.html")
         .is_file());
+
+    // A link of someone else's where the build writes into a folder: an
+    // error, and nothing is written through it.
+    #[cfg(unix)]
+    {
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::remove_dir_all(out.join("assets")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), out.join("assets")).unwrap();
+        let err = errdocs::build(site.path(), &errdocs::BuildOptions::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&out.join("assets").display().to_string()),
+            "{msg}"
+        );
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
 }
 
 #[test]

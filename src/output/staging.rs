@@ -551,6 +551,12 @@ impl Staging {
     fn carry_foreign(&self, produced: &HashMap<String, u64>) -> Result<Vec<PathBuf>, Error> {
         let mut wanted = Vec::new();
         let target = &self.folder.target;
+        // The folders this build writes into: a link or file of someone
+        // else's at one of them is in the way too.
+        let folders: HashSet<&str> = produced
+            .keys()
+            .flat_map(|rel| rel.match_indices('/').map(move |(i, _)| &rel[..i]))
+            .collect();
         let mut conflicts =
             std::mem::take(&mut *self.conflicts.lock().unwrap_or_else(|p| p.into_inner()));
         let mut walker = walkdir::WalkDir::new(target)
@@ -604,7 +610,9 @@ impl Staging {
                     entry.path().display()
                 );
             }
-            let in_the_way = rel.as_deref().is_some_and(|r| produced.contains_key(r))
+            let in_the_way = rel
+                .as_deref()
+                .is_some_and(|r| produced.contains_key(r) || folders.contains(r))
                 || rel_path
                     .ancestors()
                     .skip(1)
