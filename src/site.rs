@@ -417,10 +417,11 @@ pub fn check_root(root: &Path) -> Result<(), Error> {
             content::CONTENT_DIR
         )));
     }
-    // Only whether there is one: the walk stops at the first.
+    // Only whether there is one: the walk stops at the first, and enters
+    // no linked folder (the load says what is wrong with those).
     let errors = root.join(content::CONTENT_DIR).join(content::ERRORS_DIR);
     let any_page = walkdir::WalkDir::new(&errors)
-        .follow_links(true)
+        .follow_links(false)
         .into_iter()
         .filter_entry(|e| {
             e.depth() == 0 || !content::is_ignored_name(&e.file_name().to_string_lossy())
