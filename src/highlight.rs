@@ -440,6 +440,19 @@ impl FreshEntries {
     }
 }
 
+/// The cache file at `path` opened for writing in place, if it is a regular
+/// file with no other name and no link in its place.
+fn open_in_place(path: &std::path::Path) -> Option<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    let file = options.open(path).ok()?;
+    let lone =
+        file.metadata().is_ok_and(|m| m.is_file()) && crate::output::lock::has_one_name(&file);
+    lone.then_some(file)
+}
+
 /// A new file at `path`, never opened through a link in its place.
 fn create_new(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     let _ = std::fs::remove_file(path);
@@ -717,8 +730,11 @@ impl HighlightCache {
             }
             let target = dir.join(CACHE_FILE);
             let tmp = dir.join(format!("{CACHE_FILE}.{}.tmp", std::process::id()));
-            let mut out = if append {
-                let mut file = std::fs::OpenOptions::new().write(true).open(&target)?;
+            // Written in place only if the file is the cache's alone: a link
+            // in its place, or a second name, gets the file replaced instead.
+            let appendable = append.then(|| open_in_place(&target)).flatten();
+            let append = appendable.is_some();
+            let mut out = if let Some(mut file) = appendable {
                 // Past the last whole entry, over any cut-short one.
                 file.set_len(entries.end)?;
                 std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(entries.end))?;
@@ -1142,6 +1158,26 @@ mod tests {
         // A damaged file is an empty cache.
         std::fs::write(dir.path().join(CACHE_FILE), b"garbage").unwrap();
         assert!(HighlightCache::load(dir.path()).entries().known.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_file_with_a_second_name_is_replaced_not_appended_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CACHE_FILE);
+        let first = HighlightCache::load(dir.path());
+        first.highlight("a = 1\n", "python", LIGHT, DARK);
+        first.save(dir.path()).unwrap();
+        let elsewhere = dir.path().join("someone-elses");
+        std::fs::hard_link(&path, &elsewhere).unwrap();
+        let theirs = std::fs::read(&elsewhere).unwrap();
+
+        let second = HighlightCache::load(dir.path());
+        second.highlight("a = 1\n", "python", LIGHT, DARK);
+        second.highlight("b = 2\n", "python", LIGHT, DARK);
+        second.save(dir.path()).unwrap();
+        assert_eq!(std::fs::read(&elsewhere).unwrap(), theirs);
+        assert_eq!(cache_keys(dir.path()).len(), 2);
     }
 
     #[test]

@@ -556,7 +556,7 @@ pub fn serve(opts: &ServeOptions, ready: impl FnOnce(&str)) -> Result<(), Error>
         .canonicalize()
         .map_err(|e| Error::io(&opts.root, e))?;
     // A wrong root is refused at once rather than served empty.
-    crate::site::check_root(&root)?;
+    crate::site::check_site_root(&root)?;
     if opts.bind == "0.0.0.0" || opts.bind == "::" || opts.bind == "[::]" {
         eprintln!(
             "warning: listening on {} makes the preview reachable from other machines",

@@ -417,18 +417,17 @@ pub fn check_root(root: &Path) -> Result<(), Error> {
             content::CONTENT_DIR
         )));
     }
-    // Only whether there is one: the walk stops at the first, and enters
-    // no linked folder (the load says what is wrong with those).
+    Ok(())
+}
+
+/// [`check_root`], and that the root holds at least one error page file,
+/// found as the load finds them (links inside the root followed).
+pub fn check_site_root(root: &Path) -> Result<(), Error> {
+    check_root(root)?;
     let errors = root.join(content::CONTENT_DIR).join(content::ERRORS_DIR);
-    let any_page = walkdir::WalkDir::new(&errors)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|e| {
-            e.depth() == 0 || !content::is_ignored_name(&e.file_name().to_string_lossy())
-        })
-        .filter_map(Result::ok)
-        .any(|e| e.path().extension().is_some_and(|x| x == "md"));
-    if !any_page {
+    let (pages, _) =
+        crate::sources::walk(root, &errors, |p| p.extension().is_some_and(|x| x == "md"));
+    if pages.is_empty() {
         return Err(no_pages(root, ""));
     }
     Ok(())
@@ -451,8 +450,9 @@ pub fn default_output(root: &Path) -> PathBuf {
 /// Builds the site at `root`. On any error the previous output stays as it was.
 pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
     let output = opts.output.clone().unwrap_or_else(|| default_output(root));
-    // A wrong root gets nothing written into it, not even a lock.
-    check_root(root)?;
+    // A site that does not load (a wrong root, no pages, bad settings)
+    // gets nothing written, not even a lock or a cache folder.
+    let loaded = Loaded::read(root, &opts.load, &Caches::default())?;
     let loading = Instant::now();
     let folder = OutputFolder::open(root, &output, opts.adopt)?;
     let cache = CacheFolder::open_if_possible(root)?;
@@ -465,14 +465,13 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
         },
         None => Caches::default(),
     };
-    let loaded = loading.elapsed();
+    let opened = loading.elapsed();
     let mut staging = None;
-    let mut report = build_into(root, &opts.load, &caches, || {
+    let mut report = loaded.render(&caches, || {
         staging = Some(Staging::begin(folder)?);
         Ok(staging.as_ref())
     })?;
-    report.stages.insert(0, ("caches", loaded));
-    report.elapsed += loaded;
+    report.stages.insert(2, ("caches", opened));
     if let Some(s) = staging {
         let commit = Instant::now();
         report.output = s.commit()?;
@@ -548,162 +547,208 @@ pub fn build_into<'s, S: Sink + 's>(
     caches: &Caches,
     open: impl FnOnce() -> Result<Option<&'s S>, Error>,
 ) -> Result<BuildReport, Error> {
-    let start = Instant::now();
-    let mut stages = Vec::new();
-    let mut lap = Instant::now();
-    let mut stage = |name: &'static str, stages: &mut Vec<(&'static str, Duration)>| {
-        stages.push((name, lap.elapsed()));
-        lap = Instant::now();
-    };
-    if let Some(slot) = &caches.built {
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-    let theme = Theme::load(root)?;
-    let mut templates = Templates::new(&theme)?;
-    if let Some(pages) = &caches.pages {
-        templates = templates.with_cache(Arc::clone(pages));
-    }
-    stage("theme", &mut stages);
-    let (site, mut problems) = Site::load_with(root, load, caches.sources.as_ref())?;
-    stage("load", &mut stages);
-    crate::timing::reset();
-    // Pages are written as their bodies are rendered; a build that then
-    // fails leaves only the sink's staging behind, which is thrown away.
-    let sink = open()?;
-    let mut files = 0;
-    let assets = match sink {
-        Some(out) => {
-            let (assets, n) = write_assets(&site, &theme, out)?;
-            files += n;
-            assets
+    let loaded = Loaded::read(root, load, caches)?;
+    loaded.render(caches, open)
+}
+
+/// Theme, settings and content of a build, read before anything is opened
+/// for writing: a site that cannot load leaves no lock or cache behind.
+struct Loaded {
+    start: Instant,
+    lap: Instant,
+    stages: Vec<(&'static str, Duration)>,
+    theme: Theme,
+    templates: Templates,
+    site: Site,
+    problems: Diagnostics,
+}
+
+impl Loaded {
+    fn read(root: &Path, load: &LoadOptions, caches: &Caches) -> Result<Loaded, Error> {
+        let start = Instant::now();
+        if let Some(slot) = &caches.built {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
-        None => AssetUrls::default(),
-    };
-    let renderer = PageRenderer::new(&site.config, &templates, &assets, &site.content);
-    let links = site.content.link_map(&site.config);
-    let written = std::sync::atomic::AtomicUsize::new(0);
-    let stored = caches.stored.as_ref();
-    let reused = std::sync::atomic::AtomicUsize::new(0);
-    let page_key = |page: &crate::content::ErrorPage, body_key: u64| {
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        h.update(&body_key.to_le_bytes());
-        h.update(&renderer.error_page_key(page).to_le_bytes());
-        h.digest()
-    };
-    let reuse = |page: &crate::content::ErrorPage, body_key: u64| -> Option<RenderedBody> {
-        let (store, out) = (stored?, sink?);
-        if !store.has(&page.meta.code) {
-            return None;
+        let theme = Theme::load(root)?;
+        let mut templates = Templates::new(&theme)?;
+        if let Some(pages) = &caches.pages {
+            templates = templates.with_cache(Arc::clone(pages));
         }
-        let key = page_key(page, body_key);
-        let kept = store.reuse(&page.meta.code, key, |rel| out.keep(rel))?;
-        caches.highlight.mark_used(&kept.highlights);
-        written.fetch_add(kept.files, std::sync::atomic::Ordering::Relaxed);
-        reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Some(kept.body)
-    };
-    let write_page = |page: PageRef<'_>, body: &RenderedBody, body_key: u64| -> Result<(), Error> {
-        let Some(out) = sink else { return Ok(()) };
-        if body
-            .diagnostics
-            .iter()
-            .any(|d| d.severity == crate::Severity::Error)
-        {
-            return Ok(());
-        }
-        let n = match page {
-            PageRef::Error(page) => {
-                let files = write_error_page(&renderer, &links, page, body, out)?;
-                let n = files.len();
-                if let Some(store) = stored {
-                    let (light, dark) = (&site.config.highlight.light, &site.config.highlight.dark);
-                    let highlights = body
-                        .code_blocks
-                        .iter()
-                        .map(|b| HighlightCache::block_key(&b.code, &b.lang, light, dark))
-                        .collect();
-                    let key = page_key(page, body_key);
-                    store.record(&page.meta.code, key, files, body, highlights);
-                }
-                n
-            }
-            PageRef::Guide(page) => {
-                let html = renderer.guide(page, body)?;
-                out.write(&format!("{}index.html", page.rel_url), html.as_bytes())?;
-                1
-            }
-        };
-        written.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
-    };
-    let hooks = BodyHooks {
-        cache: caches.bodies.as_ref(),
-        highlight_cache: Some(&caches.highlight),
-        consume: Some(&write_page),
-        reuse: Some(&reuse),
-        lean: true,
-    };
-    // The site files need only the summaries: they are made beside the
-    // pages, so no core idles while one renders the catalog at the end.
-    // Like the pages, they reach the output only if the build succeeds.
-    let site_files = || -> Result<usize, Error> {
-        let Some(out) = sink else { return Ok(0) };
-        let key = site_files_key(&site, &renderer);
-        let kept = stored.and_then(|store| store.reuse(SITE_FILES, key, |rel| out.keep(rel)));
-        if let Some(kept) = kept {
-            return Ok(kept.files);
-        }
-        let written = write_site_files(&site, &renderer, out)?;
-        let n = written.len();
-        if let Some(store) = stored {
-            store.record(
-                SITE_FILES,
-                key,
-                written,
-                &RenderedBody::default(),
-                Vec::new(),
-            );
-        }
-        Ok(n)
-    };
-    let (bodies, site_files) = rayon::join(|| site.render_bodies_cached(true, hooks), site_files);
-    let (_, body_problems) = bodies?;
-    problems.extend(body_problems);
-    problems.sort();
-    stage("pages and site files", &mut stages);
-    for (name, clock) in [
-        ("markdown (cpu)", &crate::timing::MARKDOWN),
-        ("highlight (cpu)", &crate::timing::HIGHLIGHT),
-        ("templates (cpu)", &crate::timing::TEMPLATES),
-        ("write (cpu)", &crate::timing::WRITE),
-    ] {
-        stages.push((name, clock.take()));
-    }
-    if problems.has_errors() {
-        return Err(Error::Content(problems));
-    }
-    files += written.into_inner() + site_files?;
-    templates.finish_build();
-    let report = BuildReport {
-        output: PathBuf::new(),
-        error_pages: site.content.errors.len(),
-        files,
-        reused_pages: reused.into_inner(),
-        warnings: problems,
-        elapsed: start.elapsed(),
-        stages,
-    };
-    if let Some(slot) = &caches.built {
-        let built = BuiltSite {
-            index: Arc::clone(&renderer.index),
-            site,
+        let themed = start.elapsed();
+        let lap = Instant::now();
+        let (site, problems) = Site::load_with(root, load, caches.sources.as_ref())?;
+        Ok(Loaded {
+            start,
+            stages: vec![("theme", themed), ("load", lap.elapsed())],
+            lap: Instant::now(),
+            theme,
             templates,
-            assets,
-            links,
-        };
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(built));
+            site,
+            problems,
+        })
     }
-    Ok(report)
+
+    /// Renders the loaded site into the sink that `open` returns.
+    fn render<'s, S: Sink + 's>(
+        self,
+        caches: &Caches,
+        open: impl FnOnce() -> Result<Option<&'s S>, Error>,
+    ) -> Result<BuildReport, Error> {
+        let Loaded {
+            start,
+            mut lap,
+            mut stages,
+            theme,
+            templates,
+            site,
+            mut problems,
+        } = self;
+        let mut stage = |name: &'static str, stages: &mut Vec<(&'static str, Duration)>| {
+            stages.push((name, lap.elapsed()));
+            lap = Instant::now();
+        };
+        crate::timing::reset();
+        // Pages are written as their bodies are rendered; a build that then
+        // fails leaves only the sink's staging behind, which is thrown away.
+        let sink = open()?;
+        let mut files = 0;
+        let assets = match sink {
+            Some(out) => {
+                let (assets, n) = write_assets(&site, &theme, out)?;
+                files += n;
+                assets
+            }
+            None => AssetUrls::default(),
+        };
+        let renderer = PageRenderer::new(&site.config, &templates, &assets, &site.content);
+        let links = site.content.link_map(&site.config);
+        let written = std::sync::atomic::AtomicUsize::new(0);
+        let stored = caches.stored.as_ref();
+        let reused = std::sync::atomic::AtomicUsize::new(0);
+        let page_key = |page: &crate::content::ErrorPage, body_key: u64| {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            h.update(&body_key.to_le_bytes());
+            h.update(&renderer.error_page_key(page).to_le_bytes());
+            h.digest()
+        };
+        let reuse = |page: &crate::content::ErrorPage, body_key: u64| -> Option<RenderedBody> {
+            let (store, out) = (stored?, sink?);
+            if !store.has(&page.meta.code) {
+                return None;
+            }
+            let key = page_key(page, body_key);
+            let kept = store.reuse(&page.meta.code, key, |rel| out.keep(rel))?;
+            caches.highlight.mark_used(&kept.highlights);
+            written.fetch_add(kept.files, std::sync::atomic::Ordering::Relaxed);
+            reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Some(kept.body)
+        };
+        let write_page =
+            |page: PageRef<'_>, body: &RenderedBody, body_key: u64| -> Result<(), Error> {
+                let Some(out) = sink else { return Ok(()) };
+                if body
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.severity == crate::Severity::Error)
+                {
+                    return Ok(());
+                }
+                let n = match page {
+                    PageRef::Error(page) => {
+                        let files = write_error_page(&renderer, &links, page, body, out)?;
+                        let n = files.len();
+                        if let Some(store) = stored {
+                            let (light, dark) =
+                                (&site.config.highlight.light, &site.config.highlight.dark);
+                            let highlights = body
+                                .code_blocks
+                                .iter()
+                                .map(|b| HighlightCache::block_key(&b.code, &b.lang, light, dark))
+                                .collect();
+                            let key = page_key(page, body_key);
+                            store.record(&page.meta.code, key, files, body, highlights);
+                        }
+                        n
+                    }
+                    PageRef::Guide(page) => {
+                        let html = renderer.guide(page, body)?;
+                        out.write(&format!("{}index.html", page.rel_url), html.as_bytes())?;
+                        1
+                    }
+                };
+                written.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            };
+        let hooks = BodyHooks {
+            cache: caches.bodies.as_ref(),
+            highlight_cache: Some(&caches.highlight),
+            consume: Some(&write_page),
+            reuse: Some(&reuse),
+            lean: true,
+        };
+        // The site files need only the summaries: they are made beside the
+        // pages, so no core idles while one renders the catalog at the end.
+        // Like the pages, they reach the output only if the build succeeds.
+        let site_files = || -> Result<usize, Error> {
+            let Some(out) = sink else { return Ok(0) };
+            let key = site_files_key(&site, &renderer);
+            let kept = stored.and_then(|store| store.reuse(SITE_FILES, key, |rel| out.keep(rel)));
+            if let Some(kept) = kept {
+                return Ok(kept.files);
+            }
+            let written = write_site_files(&site, &renderer, out)?;
+            let n = written.len();
+            if let Some(store) = stored {
+                store.record(
+                    SITE_FILES,
+                    key,
+                    written,
+                    &RenderedBody::default(),
+                    Vec::new(),
+                );
+            }
+            Ok(n)
+        };
+        let (bodies, site_files) =
+            rayon::join(|| site.render_bodies_cached(true, hooks), site_files);
+        let (_, body_problems) = bodies?;
+        problems.extend(body_problems);
+        problems.sort();
+        stage("pages and site files", &mut stages);
+        for (name, clock) in [
+            ("markdown (cpu)", &crate::timing::MARKDOWN),
+            ("highlight (cpu)", &crate::timing::HIGHLIGHT),
+            ("templates (cpu)", &crate::timing::TEMPLATES),
+            ("write (cpu)", &crate::timing::WRITE),
+        ] {
+            stages.push((name, clock.take()));
+        }
+        if problems.has_errors() {
+            return Err(Error::Content(problems));
+        }
+        files += written.into_inner() + site_files?;
+        templates.finish_build();
+        let report = BuildReport {
+            output: PathBuf::new(),
+            error_pages: site.content.errors.len(),
+            files,
+            reused_pages: reused.into_inner(),
+            warnings: problems,
+            elapsed: start.elapsed(),
+            stages,
+        };
+        if let Some(slot) = &caches.built {
+            let built = BuiltSite {
+                index: Arc::clone(&renderer.index),
+                site,
+                templates,
+                assets,
+                links,
+            };
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(built));
+        }
+        Ok(report)
+    }
 }
 
 /// A successful build's settings, content, templates and index, kept by

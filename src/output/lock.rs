@@ -41,6 +41,12 @@ impl Lock {
                 path.display()
             )));
         }
+        if !has_one_name(&file) {
+            return Err(Error::Usage(format!(
+                "the lock file {} is a hard link to another file; errdocs writes none of its files through one. Remove it",
+                path.display()
+            )));
+        }
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -74,6 +80,21 @@ impl Lock {
     }
 }
 
+/// Whether `file` has no other name: a hard link planted where errdocs
+/// keeps a file of its own would make its writes land in the other file.
+pub(crate) fn has_one_name(file: &std::fs::File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        file.metadata().is_ok_and(|m| m.nlink() <= 1)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +118,18 @@ mod tests {
         rx.recv_timeout(std::time::Duration::from_secs(10))
             .expect("the second holder got the lock");
         waiter.join().unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_hard_linked_lock_file_is_refused_and_its_other_name_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = dir.path().join("precious");
+        std::fs::write(&other, "keep me").unwrap();
+        let path = dir.path().join("lock");
+        std::fs::hard_link(&other, &path).unwrap();
+        let err = Lock::acquire(&path, "the test").unwrap_err().to_string();
+        assert!(err.contains("hard link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&other).unwrap(), "keep me");
     }
 }

@@ -94,9 +94,8 @@ impl Sink for Staging {
     }
 }
 
-/// Makes `path` absolute and drops `.` and `..` without touching the disk,
-/// then resolves symbolic links of the longest part that exists.
-pub(crate) fn normalize(path: &Path) -> PathBuf {
+/// Makes `path` absolute and drops `.` and `..` without touching the disk.
+fn lexical(path: &Path) -> PathBuf {
     let abs = if path.is_absolute() {
         path.to_path_buf()
     } else {
@@ -112,6 +111,12 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
             other => clean.push(other),
         }
     }
+    clean
+}
+
+/// [`lexical`], then resolves symbolic links of the longest part that exists.
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    let clean = lexical(path);
     // Canonicalise the deepest existing ancestor so links cannot hide the root.
     let mut existing = clean.clone();
     let mut rest = Vec::new();
@@ -134,8 +139,19 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
 /// Refuses an output folder that is, or holds, the site root, or that lies
 /// inside the site's content, templates or static files.
 pub fn guard(root: &Path, out: &Path) -> Result<(), Error> {
+    let named_inside = lexical(out).starts_with(lexical(root));
     let root = normalize(root);
     let out_n = normalize(out);
+    // A link committed where the output goes (`public -> /somewhere`)
+    // would make the build replace a folder outside the site.
+    if named_inside && !out_n.starts_with(&root) {
+        return Err(Error::Usage(format!(
+            "refusing to write the site to {}: a symbolic link on that path leads out of the site root to {}; \
+             remove the link, or name the folder outside the root with -o",
+            out.display(),
+            out_n.display()
+        )));
+    }
     if root.starts_with(&out_n) {
         return Err(Error::Usage(format!(
             "refusing to write the site to {}: it is or holds the site root {}; choose another output folder",

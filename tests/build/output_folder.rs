@@ -513,7 +513,15 @@ fn a_root_without_content_or_pages_is_refused_and_replaces_nothing() {
     let empty = tempfile::tempdir().unwrap();
     let no_pages = tempfile::tempdir().unwrap();
     write(no_pages.path(), "content/index.md", "# Home\n");
-    for root in [empty.path(), no_pages.path()] {
+    // Drafts only, and a folder with a page's name: no page to publish.
+    let drafts = tempfile::tempdir().unwrap();
+    write(
+        drafts.path(),
+        "content/errors/a.md",
+        "---\ncode: a\ntitle: A\nstatus: 400\ncategory: A\nsummary: S\ndraft: true\n---\n\nText.\n",
+    );
+    std::fs::create_dir_all(drafts.path().join("content/errors/b.md")).unwrap();
+    for root in [empty.path(), no_pages.path(), drafts.path()] {
         let r = root.to_str().unwrap();
         for args in [
             vec!["build", "-r", r, "-o", out.to_str().unwrap()],
@@ -521,6 +529,11 @@ fn a_root_without_content_or_pages_is_refused_and_replaces_nothing() {
             vec!["export", "--format", "openapi", "-r", r],
             vec!["serve", "-r", r, "--port", "0"],
         ] {
+            // `serve` keeps running on a root of drafts: its overlay says
+            // to pass --drafts, and a writer may publish a page live.
+            if root == drafts.path() && args[0] == "serve" {
+                continue;
+            }
             let o = errdocs_cmd(&args).stdin(Stdio::null()).output().unwrap();
             assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
             assert!(stderr(&o).contains(r), "{args:?}: {}", stderr(&o));
@@ -530,11 +543,92 @@ fn a_root_without_content_or_pages_is_refused_and_replaces_nothing() {
     // Nothing was written into the folders that are not sites, nor beside
     // the output.
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
-    assert!(!no_pages.path().join(".errdocs-cache").exists());
-    let elsewhere = tempfile::tempdir().unwrap();
-    let o = build_into(no_pages.path(), &elsewhere.path().join("deeper/out"));
-    assert_eq!(o.status.code(), Some(2));
-    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    for root in [no_pages.path(), drafts.path()] {
+        assert!(!root.join(".errdocs-cache").exists());
+        let elsewhere = tempfile::tempdir().unwrap();
+        let o = build_into(root, &elsewhere.path().join("deeper/out"));
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn pages_in_a_folder_linked_inside_the_root_are_found_by_every_command() {
+    let site = fixture("basic");
+    let root = site.path();
+    std::fs::rename(root.join("content/errors"), root.join("pages")).unwrap();
+    std::fs::create_dir(root.join("content/errors")).unwrap();
+    std::os::unix::fs::symlink("../../pages/auth", root.join("content/errors/auth")).unwrap();
+    std::os::unix::fs::symlink(
+        root.join("pages/billing"),
+        root.join("content/errors/billing"),
+    )
+    .unwrap();
+    let r = root.to_str().unwrap();
+    let o = errdocs_cmd(&["check", "-r", r]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    build_ok(root, &root.join("public"));
+    for code in ["escape_me", "key_missing", "card_declined"] {
+        let page = root.join(format!("public/reference/errors/{code}/index.html"));
+        assert!(page.is_file(), "{code}");
+    }
+    // serve gets past its root check and listens.
+    let mut child = errdocs_cmd(&["serve", "-r", r, "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = String::new();
+    while Instant::now() < deadline && !seen.contains("http://") {
+        line.clear();
+        if std::io::BufRead::read_line(&mut err, &mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        seen.push_str(&line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        seen.contains("built the site") && seen.contains("http://"),
+        "{seen}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_path_linked_out_of_the_site_is_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    let theirs = outside.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    for (link, out) in [("public", "public"), ("build", "build/public")] {
+        let site = fixture("basic");
+        let root = site.path();
+        std::os::unix::fs::symlink(&theirs, root.join(link)).unwrap();
+        let o = build_into(root, &root.join(out));
+        assert_eq!(o.status.code(), Some(2), "{out}");
+        assert!(
+            stderr(&o).contains("leads out of the site root"),
+            "{}",
+            stderr(&o)
+        );
+        let o = errdocs_cmd(&["build", "-r", root.to_str().unwrap()])
+            .output()
+            .unwrap();
+        if link == "public" {
+            assert_eq!(o.status.code(), Some(2), "default output");
+        }
+        assert_eq!(std::fs::read_dir(&theirs).unwrap().count(), 0, "{out}");
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+    }
+    // Named outright, the same folder outside is fine.
+    let site = fixture("basic");
+    build_ok(site.path(), &theirs);
+    assert!(theirs.join("index.html").is_file());
 }
 
 #[test]
