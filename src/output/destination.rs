@@ -4,6 +4,8 @@
 //! or not at all: a temporary file beside it is renamed over it. A
 //! character device, a FIFO or `/dev/stdout` is written through, never
 //! replaced: renaming over `/dev/null` as root would break the machine.
+//! Standard output is known by the file it is, not by how its name is
+//! spelled, so a redirected `> file` is written through its descriptor.
 //! A path among the site's own sources is refused.
 
 use std::io::Write;
@@ -32,10 +34,12 @@ pub fn write(path: &Path, bytes: &[u8], sources: &[PathBuf]) -> Result<(), Error
         ))),
         // `/dev/stdout`, `/dev/fd/N`: the descriptor this process was
         // given, as the shell opened it (appending, a pipe, a terminal).
-        Ok(_) if inherited_fd(path).is_some() => write_fd(path, bytes),
-        // Through a link, the file it names is replaced; the link stays.
-        Ok(meta) if meta.is_file() => write_atomic(&resolved, bytes, Some(meta.permissions())),
-        Ok(_) => write_through(path, bytes),
+        Ok(meta) => match inherited_fd(path, &meta) {
+            Some(fd) => write_fd(fd, path, bytes),
+            // Through a link, the file it names is replaced; the link stays.
+            None if meta.is_file() => write_atomic(&resolved, bytes, Some(meta.permissions())),
+            None => write_through(path, bytes),
+        },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if std::fs::symlink_metadata(path).is_ok() {
                 return Err(Error::Usage(format!(
@@ -61,28 +65,44 @@ fn write_through(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .map_err(|e| Error::io(path, e))
 }
 
-/// The descriptor number a path such as `/dev/stdout` or `/dev/fd/3`
-/// names in this process.
-fn inherited_fd(path: &Path) -> Option<i32> {
-    let text = path.to_str()?;
-    match text {
-        "/dev/stdout" => return Some(1),
-        "/dev/stderr" => return Some(2),
-        _ => {}
-    }
-    let n = text
-        .strip_prefix("/dev/fd/")
-        .or_else(|| text.strip_prefix("/proc/self/fd/"))?;
-    n.parse().ok().filter(|n| *n >= 1)
+/// The descriptor of this process that `path` (with `meta`, what it
+/// resolves to) stands for: one it names, however spelled (`/dev/fd//3`,
+/// `/proc/thread-self/fd/3`), or standard output or error when the path
+/// reaches the same file as they do (`/dev/./stdout`, the file the shell
+/// redirected them to). Decided by the file itself, not by its spelling.
+#[cfg(unix)]
+fn inherited_fd(path: &Path, meta: &std::fs::Metadata) -> Option<i32> {
+    use std::os::unix::fs::MetadataExt;
+    let same = |fd: i32| {
+        // SAFETY: fstat writes into the zeroed struct, nothing else; a
+        // closed descriptor only makes it fail.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        (unsafe { libc::fstat(fd, &mut st) } == 0)
+            && st.st_dev as u64 == meta.dev()
+            && st.st_ino as u64 == meta.ino()
+    };
+    let clean = super::lexical(path);
+    let text = clean.to_str()?;
+    let pid = format!("/proc/{}/fd/", std::process::id());
+    let named = ["/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/", &pid]
+        .iter()
+        .find_map(|prefix| text.strip_prefix(prefix))
+        .and_then(|n| n.parse::<i32>().ok())
+        .filter(|n| *n >= 1);
+    named.into_iter().chain([1, 2]).find(|fd| same(*fd))
+}
+
+#[cfg(not(unix))]
+fn inherited_fd(_path: &Path, _meta: &std::fs::Metadata) -> Option<i32> {
+    None
 }
 
 /// Writes to the inherited descriptor `path` names, without closing it.
-fn write_fd(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+fn write_fd(fd: i32, path: &Path, bytes: &[u8]) -> Result<(), Error> {
     #[cfg(unix)]
     {
         use std::os::fd::FromRawFd;
-        let fd = inherited_fd(path).unwrap_or(1);
-        // SAFETY: the descriptor is open (the path resolved through it),
+        // SAFETY: the descriptor is open (fstat succeeded on it),
         // and ManuallyDrop leaves it open for its owner.
         let mut file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
         file.write_all(bytes)
@@ -91,6 +111,7 @@ fn write_fd(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     }
     #[cfg(not(unix))]
     {
+        let _ = fd;
         write_through(path, bytes)
     }
 }

@@ -697,28 +697,49 @@ fn export_writes_through_devices_and_pipes_and_never_over_a_source() {
     assert!(o.status.success(), "{}", stderr(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    // Standard output opened for appending is appended to.
-    let log = site.path().join("export.log");
+    // Standard output opened for appending is appended to, the same file
+    // (not a new one in its place) however its name is spelled.
+    for spelling in [
+        "/dev/stdout",
+        "/dev/./stdout",
+        "/dev/fd//1",
+        "/proc/self/fd/1",
+        "/proc/thread-self/fd/1",
+    ] {
+        if std::fs::metadata(spelling).is_err() {
+            continue;
+        }
+        use std::os::unix::fs::MetadataExt;
+        let log = site.path().join("export.log");
+        std::fs::write(&log, "earlier line\n").unwrap();
+        let inode = std::fs::metadata(&log).unwrap().ino();
+        let appending = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        let o = errdocs_cmd(&["export", "--format", "openapi", "-r", root, "-o", spelling])
+            .stdout(appending)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{spelling}: {}", stderr(&o));
+        assert_eq!(std::fs::metadata(&log).unwrap().ino(), inode, "{spelling}");
+        let text = std::fs::read_to_string(&log).unwrap();
+        let json = text
+            .strip_prefix("earlier line\n")
+            .unwrap_or_else(|| panic!("{spelling}: the earlier line stays first"));
+        serde_json::from_str::<serde_json::Value>(json).unwrap();
+    }
+    // A file that is standard output, named by its own path, is written
+    // through the descriptor too: the shell's redirection stays coherent.
+    let log = site.path().join("direct.log");
     std::fs::write(&log, "earlier line\n").unwrap();
     let appending = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
-    let status = errdocs_cmd(&[
-        "export",
-        "--format",
-        "openapi",
-        "-r",
-        root,
-        "-o",
-        "/dev/stdout",
-    ])
-    .stdout(appending)
-    .status()
-    .unwrap();
+    let to = log.to_str().unwrap();
+    let status = errdocs_cmd(&["export", "--format", "openapi", "-r", root, "-o", to])
+        .stdout(appending)
+        .status()
+        .unwrap();
     assert!(status.success());
-    let text = std::fs::read_to_string(&log).unwrap();
-    let json = text
-        .strip_prefix("earlier line\n")
-        .expect("the earlier line stays first");
-    serde_json::from_str::<serde_json::Value>(json).unwrap();
+    assert!(std::fs::read_to_string(&log)
+        .unwrap()
+        .starts_with("earlier line\n{"));
     // Sources are refused, and stay as they were.
     let config = std::fs::read(site.path().join("site.yaml")).unwrap();
     for to in ["site.yaml", "content/errors/x.json", "static/errors.json"] {
