@@ -16,7 +16,9 @@
 //! a build that changed little changes little there, and it costs the
 //! disk only its folders and the previous version of changed files. Its
 //! contents are never trusted: every file is checked to be the output's
-//! inode or written anew, and everything else in it is removed. A file
+//! inode or written anew, and everything else in it is removed. One that
+//! others may write into is not reused at all, and another user's is
+//! refused, not removed. A file
 //! in it is never written in place, since it may share its inode with the
 //! output.
 
@@ -161,7 +163,10 @@ fn remove_leftovers(target: &Path) {
         let path = entry.path();
         let file_name = entry.file_name().to_string_lossy().into_owned();
         let ours = file_name.starts_with(&staging_prefix) || path == aside;
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        // Another user's folder, or one others may write into, is left:
+        // it may hold anything, changing as it is removed.
+        let is_dir = std::fs::symlink_metadata(&path)
+            .is_ok_and(|m| m.is_dir() && owned_by_us(&m) && !writable_by_others(&m));
         if !ours || !is_dir {
             continue;
         }
@@ -287,11 +292,25 @@ impl Staging {
                     next.display()
                 )))
             }
+            // Another user's folder in errdocs' place: removing it would
+            // walk a tree its owner can change under the walk.
+            Ok(m) if !owned_by_us(&m) => {
+                return Err(Error::Usage(format!(
+                    "{} is in errdocs' place beside the output and belongs to another user; \
+                     errdocs neither writes into nor removes it. Remove it, or build as its owner",
+                    next.display()
+                )))
+            }
             // Without errdocs' marker or record it is no tree errdocs left
             // (one stopped between the exchange and its marker, or one
-            // someone put there): it is made anew.
-            Ok(_) if !is_file(&marker) && !is_file(&next.join(MANIFEST_FILE)) => {
-                remove_any(&next).map_err(|e| Error::io(&next, e))?;
+            // someone put there); writable by others, anyone could have
+            // put anything in it. Either way it is made anew, removed by
+            // the standard library's walk, which a link swapped in during
+            // the removal cannot lead astray.
+            Ok(m) if writable_by_others(&m)
+                || (!is_file(&marker) && !is_file(&next.join(MANIFEST_FILE))) =>
+            {
+                std::fs::remove_dir_all(&next).map_err(|e| Error::io(&next, e))?;
                 std::fs::create_dir(&next).map_err(|e| Error::io(&next, e))?;
             }
             Ok(_) => {}
@@ -713,6 +732,32 @@ fn create_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .create_new(true)
         .open(path)
         .and_then(|mut f| f.write_all(bytes))
+}
+
+/// Whether this process's user owns the file `meta` describes.
+#[cfg(unix)]
+fn owned_by_us(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    meta.uid() == unsafe { libc::geteuid() }
+}
+
+/// Whether a user other than the owner may change what the folder `meta`
+/// describes holds.
+#[cfg(unix)]
+fn writable_by_others(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o022 != 0
+}
+
+#[cfg(not(unix))]
+fn owned_by_us(_: &std::fs::Metadata) -> bool {
+    true
+}
+
+#[cfg(not(unix))]
+fn writable_by_others(_: &std::fs::Metadata) -> bool {
+    false
 }
 
 fn is_file(path: &Path) -> bool {

@@ -816,6 +816,50 @@ fn links_planted_in_errdocs_own_files_are_never_followed() {
 
 #[cfg(unix)]
 #[test]
+fn a_next_tree_others_may_write_is_never_reused() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let site = fixture("basic");
+    let root = site.path();
+    let out = root.join("public");
+    build_ok(root, &out);
+    build_ok(root, &out);
+    let expected = files(&out);
+    let next = root.join(".public.errdocs-next");
+    assert!(next.join(".errdocs-staging").is_file(), "kept for reuse");
+
+    // Writable by everyone: anything may have been put in it. It is made
+    // anew, and what was put there is gone.
+    std::fs::set_permissions(&next, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::write(next.join("planted.html"), "planted").unwrap();
+    // Held open, the folder keeps its inode: removed, it has no links.
+    let open_tree = std::fs::File::open(&next).unwrap();
+    build_ok(root, &out);
+    assert_eq!(files(&out), expected);
+    // The folder others could write into did not become the output.
+    assert_eq!(open_tree.metadata().unwrap().nlink(), 0);
+    let meta = std::fs::metadata(&next).unwrap();
+    assert_eq!(meta.mode() & 0o022, 0, "{:o}", meta.mode());
+    assert!(!next.join("planted.html").exists());
+
+    // Another user's: neither written into nor removed; the output stays.
+    let planted = next.join("theirs.txt");
+    std::fs::write(&planted, "theirs").unwrap();
+    // SAFETY: a valid C string; chown fails without privilege.
+    let c = std::ffi::CString::new(next.to_str().unwrap()).unwrap();
+    if unsafe { libc::chown(c.as_ptr(), 54321, 54321) } != 0 {
+        eprintln!("skipped another user's tree: chown is not allowed here");
+        return;
+    }
+    let o = build_into(root, &out);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("another user"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&planted).unwrap(), "theirs");
+    assert_eq!(std::fs::metadata(&next).unwrap().uid(), 54321);
+    assert_eq!(files(&out), expected);
+}
+
+#[cfg(unix)]
+#[test]
 fn links_to_hidden_files_of_the_site_and_schema_references_to_files_are_refused() {
     let site = fixture("basic");
     let root = site.path();
