@@ -26,15 +26,20 @@ pub struct CacheFolder {
 
 impl CacheFolder {
     /// Opens (making it if need be) and locks the cache folder of the site
-    /// at `root`. A cache folder that is a link out of the site root is
-    /// refused: errdocs writes nothing outside the site but its output.
+    /// at `root`. A cache folder that is a link is refused: errdocs writes
+    /// nothing outside the site but its output, nor among its sources.
     pub fn open(root: &Path) -> Result<Self, Error> {
         let dir = root.join(CACHE_DIR);
         if let Ok(meta) = std::fs::symlink_metadata(&dir) {
+            // Out of the root it would be written outside the site; inside,
+            // into the site's sources, and so published.
             if meta.file_type().is_symlink() {
-                crate::sources::check_inside(root, &dir).map_err(|e| {
-                    Error::Usage(format!("the cache folder {}: {e}", dir.display()))
-                })?;
+                return Err(Error::Usage(format!(
+                    "the cache folder {} is a symbolic link (to `{}`); errdocs keeps its cache in a folder of its own, \
+                     never among the site's files or outside the site. Remove the link",
+                    dir.display(),
+                    std::fs::read_link(&dir).unwrap_or_default().display()
+                )));
             }
             if !std::fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
                 return Err(Error::Usage(format!(
@@ -134,12 +139,19 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_cache_folder_linked_out_of_the_site_is_refused() {
+    fn a_cache_folder_linked_out_of_the_site_or_into_its_files_is_refused() {
         let elsewhere = tempfile::tempdir().unwrap();
         let site = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(elsewhere.path(), site.path().join(CACHE_DIR)).unwrap();
         assert!(CacheFolder::open(site.path()).is_err());
         assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+        // Into static/, the cache would be published with the site.
+        let site = tempfile::tempdir().unwrap();
+        let published = site.path().join("static/c");
+        std::fs::create_dir_all(&published).unwrap();
+        std::os::unix::fs::symlink("static/c", site.path().join(CACHE_DIR)).unwrap();
+        assert!(CacheFolder::open(site.path()).is_err());
+        assert_eq!(std::fs::read_dir(&published).unwrap().count(), 0);
     }
 
     #[cfg(unix)]

@@ -695,6 +695,7 @@ impl HighlightCache {
         let mut fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
         let spill = fresh.spill.take();
         let spill_path = spill.as_ref().map(|(path, _)| path.clone());
+        let tmp = dir.join(format!("{CACHE_FILE}.{}.tmp", std::process::id()));
         let result = (|| {
             if fresh.failed {
                 return Err(std::io::Error::other("could not write new entries"));
@@ -729,7 +730,6 @@ impl HighlightCache {
                 return Ok(());
             }
             let target = dir.join(CACHE_FILE);
-            let tmp = dir.join(format!("{CACHE_FILE}.{}.tmp", std::process::id()));
             // Written in place only if the file is the cache's alone: a link
             // in its place, or a second name, gets the file replaced instead.
             let appendable = append.then(|| open_in_place(&target)).flatten();
@@ -771,6 +771,10 @@ impl HighlightCache {
         })();
         if let Some(path) = spill_path {
             let _ = std::fs::remove_file(path);
+        }
+        // A save cut short (a full disk) leaves no part-written file.
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
         result
     }

@@ -262,16 +262,15 @@ impl PageStore {
         let mut bytes = checksum_line(&json).into_bytes();
         bytes.extend_from_slice(&json);
         std::fs::create_dir_all(cache_dir)?;
-        let tmp = cache_dir.join(format!("{STORE_FILE}.{}.tmp", std::process::id()));
-        // A new file, never written through a link in its place.
-        let _ = std::fs::remove_file(&tmp);
-        std::io::Write::write_all(
-            &mut std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)?,
-            &bytes,
-        )?;
-        std::fs::rename(&tmp, cache_dir.join(STORE_FILE))
+        // A new file of a fresh name, never written through a link; one
+        // that fails (a full disk) is removed as it is dropped.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!("{STORE_FILE}."))
+            .suffix(".tmp")
+            .tempfile_in(cache_dir)?;
+        std::io::Write::write_all(&mut tmp, &bytes)?;
+        tmp.persist(cache_dir.join(STORE_FILE))
+            .map(drop)
+            .map_err(|e| e.error)
     }
 }

@@ -179,9 +179,23 @@ pub fn walk(
             }
             continue;
         }
-        if wanted(entry.path()) {
-            files.push(entry.into_path());
+        if !wanted(entry.path()) {
+            continue;
         }
+        // Such a name has no one spelling in a URL or a record: two of
+        // them could become one published file.
+        if entry
+            .path()
+            .strip_prefix(root)
+            .unwrap_or(entry.path())
+            .to_str()
+            .is_none()
+        {
+            let msg = "the file's path is not valid UTF-8, so no web address names it; rename it";
+            problems.push(problem(entry.path(), "file-name", msg.to_string()));
+            continue;
+        }
+        files.push(entry.into_path());
     }
     (files, problems)
 }
@@ -264,6 +278,23 @@ mod tests {
             read(root, &root.join("static/keys/secret")),
             Err(ReadError::OutsideRoot(_))
         ));
+    }
+
+    #[test]
+    fn a_path_that_is_not_utf8_is_an_error_not_a_renamed_file() {
+        use std::os::unix::ffi::OsStrExt;
+        let site = tempfile::tempdir().unwrap();
+        let root = site.path();
+        let dir = root.join("static");
+        std::fs::create_dir_all(dir.join(std::ffi::OsStr::from_bytes(b"f\xff"))).unwrap();
+        std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"a\xfe.txt")), "1").unwrap();
+        std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"a\xff.txt")), "2").unwrap();
+        std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"f\xff/x")), "3").unwrap();
+        std::fs::write(dir.join("ok.txt"), "4").unwrap();
+        let (files, problems) = walk(root, &dir, |_| true);
+        assert_eq!(files, [dir.join("ok.txt")]);
+        assert_eq!(problems.len(), 3);
+        assert!(problems.iter().all(|d| d.rule == "file-name"));
     }
 
     #[test]

@@ -668,6 +668,84 @@ fn leftovers_of_stopped_builds_are_removed_and_others_are_not() {
     assert!(spills.is_empty(), "{spills:?}");
 }
 
+/// Runs `errdocs build` where no file may grow past `kib` KiB, as on a
+/// disk that fills up: each write past it fails (EFBIG) and the build
+/// goes on to handle the error, as it must handle ENOSPC.
+#[cfg(unix)]
+fn build_with_file_limit(root: &Path, out: &Path, kib: u64) -> std::process::Output {
+    Command::new("bash")
+        .args([
+            "-c",
+            &format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_errdocs"),
+            "build",
+            "-r",
+            root.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_write_that_fails_leaves_the_previous_site_and_no_part_written_file() {
+    let base = tempfile::tempdir().unwrap();
+    let (a, b) = two_versions(base.path());
+    let clean = base.path().join("clean");
+    build_ok(&b, &clean);
+    let site_b = files(&clean);
+    let out = base.path().join("public");
+    let mut outcomes = BTreeMap::new();
+    for kib in [4, 16, 64, 256, 1024, 4096, 1 << 20] {
+        let _ = std::fs::remove_dir_all(&out);
+        build_ok(&a, &out);
+        let site_a = files(&out);
+        let _ = std::fs::remove_dir_all(b.join(".errdocs-cache"));
+        let o = build_with_file_limit(&b, &out, kib);
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{kib} KiB: {err}");
+        let now = files(&out);
+        let which = if now == site_b {
+            "new"
+        } else {
+            assert!(now == site_a, "{kib} KiB: a mix of two builds; {err}");
+            "previous"
+        };
+        // No success after a failed write of the site.
+        if o.status.success() {
+            assert_eq!(which, "new", "{kib} KiB: {err}");
+        } else {
+            assert!(err.contains("error"), "{kib} KiB: {err}");
+        }
+        assert!(debris(&out).is_empty(), "{kib} KiB: {:?}", debris(&out));
+        let cache = b.join(".errdocs-cache");
+        let part: Vec<_> = std::fs::read_dir(&cache)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".new") || n.ends_with(".tmp"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(part.is_empty(), "{kib} KiB: {part:?}");
+        // The site fits, its 2.6 MB highlight cache does not: the site is
+        // published, and the cache's loss is said.
+        if kib == 1024 {
+            assert!(
+                err.contains("warning: cannot save the build cache"),
+                "{err}"
+            );
+        }
+        outcomes.insert(kib, (o.status.code(), which));
+    }
+    eprintln!("{outcomes:?}");
+    // The smallest limit stops the build; the largest lets it through.
+    assert_eq!(outcomes[&4].1, "previous");
+    assert_eq!(outcomes[&(1 << 20)], (Some(0), "new"));
+}
+
 #[cfg(unix)]
 #[test]
 fn export_writes_through_devices_and_pipes_and_never_over_a_source() {
