@@ -1,14 +1,12 @@
-//! `errdocs check`: every stage up to rendered bodies, without highlighting
-//! and without writing, plus the checks only a review needs (published
-//! codes that vanished).
+//! `errdocs check`: every stage of a build but highlighting, writing
+//! nothing, plus the checks only a review needs (published codes that
+//! vanished).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, LineIndex};
-use crate::render::Templates;
-use crate::site::{LoadOptions, Site};
-use crate::theme::Theme;
+use crate::site::{Checked, LoadOptions, Site};
 use crate::Error;
 
 /// What to check.
@@ -25,16 +23,34 @@ pub struct CheckOptions {
 /// errors and warnings alike, sorted; settings, template and I/O problems
 /// are errors.
 pub fn run(root: &Path, opts: &CheckOptions) -> Result<Diagnostics, Error> {
-    let (site, mut problems) = Site::load(root, &opts.load)?;
-    let (_, body_problems) = site.render_bodies(false);
-    problems.extend(body_problems);
+    let checked = crate::site::check(root, &opts.load)?;
+    let mut problems = checked.problems;
     if let Some(path) = &opts.published {
-        problems.extend(published_codes(&site, path)?);
+        problems.extend(published_codes(&checked.site, path)?);
     }
-    // Templates are part of the site too: a broken override fails the check.
-    Templates::new(&Theme::load(root)?)?;
     problems.sort();
     Ok(problems)
+}
+
+/// What `export` describes: a site that `build` would build. Any error
+/// `check` reports refuses it, as it refuses a build.
+pub fn for_export(root: &Path, load: &LoadOptions) -> Result<Checked, Error> {
+    let checked = crate::site::check(root, load)?;
+    if checked.problems.has_errors() {
+        return Err(Error::Content(checked.problems));
+    }
+    Ok(checked)
+}
+
+impl Checked {
+    /// Each code's example response, in the order of `site.content.errors`.
+    pub fn examples(&self) -> Vec<Option<&serde_json::Value>> {
+        self.bodies
+            .errors
+            .iter()
+            .map(|b| b.example.as_ref())
+            .collect()
+    }
 }
 
 /// Reports every code of a published `index.json` that is no longer a code

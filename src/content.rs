@@ -746,19 +746,17 @@ pub fn since_date(since: &str) -> Option<String> {
         .then(|| format!("{year:04}-{month:02}-{day:02}"))
 }
 
-/// Checks between pages: unique codes (ignoring case), aliases, related
-/// codes and output URLs.
+/// Checks between pages: unique codes (ignoring case), aliases and related
+/// codes. Output URLs are checked with the theme's files, in
+/// [`crate::output::plan`].
 fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     // Lower-cased name -> (the name as written, the page that claims it, whether it is an alias).
     let mut names: BTreeMap<String, (&str, &ErrorPage, bool)> = BTreeMap::new();
-    // URLs of clashes already reported here are not reported again below.
-    let mut clashing: HashSet<String> = HashSet::new();
     for page in &content.errors {
         let code = &page.meta.code;
         match names.get(&code.to_lowercase()) {
             Some((other, first, _)) => {
-                clashing.insert(config.error_rel(code).to_lowercase());
                 let (fl, _) = first.source.key_position("code");
                 problems.push(page.source.error_at_key(
                     "code",
@@ -788,7 +786,6 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
             let (l, c) = page.source.item_position("aliases", alias);
             match names.get(&alias.to_lowercase()) {
                 Some((other, owner, is_alias)) => {
-                    clashing.insert(config.error_rel(alias).to_lowercase());
                     let what = if *is_alias { "an alias" } else { "the code" };
                     problems.push(Diagnostic::error(
                         &page.source.shown,
@@ -856,41 +853,6 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
                         page.meta.category
                     ),
                 ));
-            }
-        }
-    }
-    // Two pages must never write the same output file.
-    let mut urls: HashMap<String, String> = HashMap::new();
-    urls.insert(
-        config.catalog_rel().to_lowercase(),
-        "the error catalog".into(),
-    );
-    let error_urls = content.errors.iter().flat_map(|e| {
-        std::iter::once(config.error_rel(&e.meta.code))
-            .chain(e.meta.aliases.iter().map(|a| config.error_rel(a)))
-            .map(move |u| (u, &e.source))
-    });
-    let guide_urls = content
-        .guides
-        .iter()
-        .map(|g| (g.rel_url.clone(), &g.source));
-    for (url, source) in error_urls.chain(guide_urls) {
-        if clashing.contains(&url.to_lowercase()) {
-            continue;
-        }
-        let owner = source.shown.display().to_string();
-        match urls.get(&url.to_lowercase()) {
-            Some(first) if *first != owner => problems.push(Diagnostic::error(
-                &source.shown,
-                Some(&source.text),
-                1,
-                1,
-                "url",
-                format!("this page would be written to /{url}, where {first} already goes"),
-            )),
-            Some(_) => {}
-            None => {
-                urls.insert(url.to_lowercase(), owner);
             }
         }
     }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use pulldown_cmark::{Event, HeadingLevel, LinkType, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, LinkType, Parser, Tag};
 use serde::Serialize;
 
 use crate::config::SiteConfig;
@@ -623,49 +623,6 @@ pub fn atom_feed(summaries: &[ErrorSummary], config: &SiteConfig) -> String {
     out
 }
 
-/// The first ```json block under a heading that names an example response
-/// (else the page's first ```json block), parsed.
-pub fn example_response(page: &ErrorPage) -> Option<serde_json::Value> {
-    let mut heading = String::new();
-    let mut in_heading = false;
-    let mut in_json = None::<String>;
-    let mut first = None;
-    for event in Parser::new_ext(page.source.body(), crate::markdown::options()) {
-        match event {
-            Event::Start(Tag::Heading { level, .. }) if level <= HeadingLevel::H3 => {
-                in_heading = true;
-                heading.clear();
-            }
-            Event::End(TagEnd::Heading(_)) => in_heading = false,
-            Event::Text(t) | Event::Code(t) if in_heading => heading.push_str(&t),
-            Event::Start(Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(info))) => {
-                let (lang, _) = crate::markdown::parse_info(&info);
-                if lang == "json" {
-                    in_json = Some(String::new());
-                }
-            }
-            Event::Text(t) => {
-                if let Some(code) = &mut in_json {
-                    code.push_str(&t);
-                }
-            }
-            Event::End(TagEnd::CodeBlock) => {
-                let Some(code) = in_json.take() else { continue };
-                let Ok(value) = serde_json::from_str::<serde_json::Value>(&code) else {
-                    continue;
-                };
-                let h = heading.to_lowercase();
-                if h.contains("example") && h.contains("response") {
-                    return Some(value);
-                }
-                first.get_or_insert(value);
-            }
-            _ => {}
-        }
-    }
-    first
-}
-
 /// `errdocs export --format problem-types`: the RFC 9457 §4.2 registry
 /// fields of every code, as JSON.
 pub fn problem_types(content: &Content, config: &SiteConfig) -> String {
@@ -714,9 +671,15 @@ pub fn problem_types(content: &Content, config: &SiteConfig) -> String {
 /// `components` hold a `ProblemDetails` schema (RFC 9457) and one response
 /// per code, with the code's status, problem type and example response, for
 /// an API description to reference (`$ref: …#/components/responses/<code>`).
-pub fn openapi(content: &Content, config: &SiteConfig) -> String {
+/// `examples` holds each code's example response, in the order of
+/// `content.errors` (what rendering its body found).
+pub fn openapi(
+    content: &Content,
+    examples: &[Option<&serde_json::Value>],
+    config: &SiteConfig,
+) -> String {
     let mut responses = serde_json::Map::new();
-    for e in &content.errors {
+    for (i, e) in content.errors.iter().enumerate() {
         let m = &e.meta;
         let url = config.absolute_url(&config.error_rel(&m.code));
         let reason = status_text(m.status);
@@ -743,7 +706,7 @@ pub fn openapi(content: &Content, config: &SiteConfig) -> String {
                 }
             ]
         });
-        let example = example_response(e);
+        let example = examples.get(i).copied().flatten();
         // Problem details (with a `type` member) are their own media type.
         let media_type = if example
             .as_ref()
@@ -755,7 +718,7 @@ pub fn openapi(content: &Content, config: &SiteConfig) -> String {
         };
         let mut media = serde_json::json!({ "schema": schema });
         if let Some(example) = example {
-            media["example"] = example;
+            media["example"] = example.clone();
         }
         let mut response = serde_json::json!({
             "description": description,

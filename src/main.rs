@@ -324,23 +324,21 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
             output,
             base_url,
         } => {
-            let (site, problems) = errdocs::Site::load(
-                &root,
-                &LoadOptions {
-                    base_url,
-                    drafts: false,
-                },
-            )
-            .map_err(|e| (e, human))?;
-            // An export must describe the whole catalog, so it needs a clean load.
-            if problems.has_errors() {
-                return Err((Error::Content(problems), human));
-            }
+            let load = LoadOptions {
+                base_url,
+                drafts: false,
+            };
+            // An export describes what `build` would publish, so it refuses
+            // whatever `build` refuses.
+            let checked = errdocs::check::for_export(&root, &load).map_err(|e| (e, human))?;
+            let site = &checked.site;
             let text = match format {
                 ExportFormat::ProblemTypes => {
                     errdocs::export::problem_types(&site.content, &site.config)
                 }
-                ExportFormat::Openapi => errdocs::export::openapi(&site.content, &site.config),
+                ExportFormat::Openapi => {
+                    errdocs::export::openapi(&site.content, &checked.examples(), &site.config)
+                }
             };
             match output {
                 Some(path) => {

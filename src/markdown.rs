@@ -104,6 +104,10 @@ pub struct RenderedBody {
     pub audiences: Vec<String>,
     /// Fenced code blocks, in order.
     pub code_blocks: Vec<CodeBlock>,
+    /// A code page's example response: its first ```json block under a
+    /// heading that names an example response, else its first ```json
+    /// block, parsed (what `export --format openapi` shows).
+    pub example: Option<serde_json::Value>,
 }
 
 /// One fenced code block.
@@ -215,6 +219,8 @@ struct Renderer<'a, 'c> {
     card: Option<(usize, String)>,
     groups: usize,
     result: RenderedBody,
+    /// Whether `result.example` is a block under an example-response heading.
+    example_named: bool,
 }
 
 /// Renders the body of `source`.
@@ -233,6 +239,7 @@ pub fn render(source: &SourceFile, ctx: &RenderContext<'_>) -> RenderedBody {
         card: None,
         groups: 0,
         result: RenderedBody::default(),
+        example_named: false,
     };
     r.run(events);
     r.result
@@ -562,6 +569,22 @@ impl<'a> Renderer<'a, '_> {
         let Some(expect) = &self.ctx.response else {
             return;
         };
+        let under_example = self
+            .result
+            .headings
+            .iter()
+            .rev()
+            .find(|h| h.level <= 3)
+            .is_some_and(|h| {
+                let h = h.text.to_lowercase();
+                h.contains("example") && h.contains("response")
+            });
+        if under_example && !self.example_named {
+            self.example_named = true;
+            self.result.example = Some(value.clone());
+        } else if self.result.example.is_none() {
+            self.result.example = Some(value.clone());
+        }
         let cfg = &self.ctx.config.response;
         if let Some(ptr) = cfg.code_pointer.as_deref().filter(|p| !p.is_empty()) {
             if let Some(serde_json::Value::String(found)) = value.pointer(ptr) {

@@ -17,7 +17,7 @@ use crate::export;
 use crate::highlight::HighlightCache;
 use crate::markdown::{self, RenderContext, RenderedBody, ResponseExpectation};
 use crate::memo::Memo;
-use crate::output::{OutputFolder, Sink, Staging};
+use crate::output::{plan, OutputFolder, Sink, Staging};
 use crate::render::{AssetUrls, PageCache, PageRenderer, Templates};
 use crate::reuse::PageStore;
 use crate::theme::{self, Theme};
@@ -467,10 +467,11 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
     };
     let opened = loading.elapsed();
     let mut staging = None;
-    let mut report = loaded.render(&caches, || {
+    let rendered = loaded.render(&caches, true, || {
         staging = Some(Staging::begin(folder)?);
         Ok(staging.as_ref())
     })?;
+    let mut report = rendered.publish(&caches)?;
     report.stages.insert(2, ("caches", opened));
     if let Some(s) = staging {
         let commit = Instant::now();
@@ -548,7 +549,33 @@ pub fn build_into<'s, S: Sink + 's>(
     open: impl FnOnce() -> Result<Option<&'s S>, Error>,
 ) -> Result<BuildReport, Error> {
     let loaded = Loaded::read(root, load, caches)?;
-    loaded.render(caches, open)
+    loaded.render(caches, true, open)?.publish(caches)
+}
+
+/// What `check` finds: the loaded site, its bodies (what the checks keep of
+/// them) and every problem a build would report.
+#[derive(Debug)]
+pub struct Checked {
+    /// Settings and content.
+    pub site: Site,
+    /// The bodies, in the order of the content.
+    pub bodies: Bodies,
+    /// Every problem, errors and warnings, sorted.
+    pub problems: Diagnostics,
+}
+
+/// Runs every stage of a build but highlighting, writing nothing: each
+/// page and site file is rendered through the templates and dropped, so a
+/// template that fails to render fails here as in `build`.
+pub fn check(root: &Path, load: &LoadOptions) -> Result<Checked, Error> {
+    let caches = Caches::default();
+    let loaded = Loaded::read(root, load, &caches)?;
+    let rendered = loaded.render(&caches, false, || Ok(Some(&crate::output::Discard)))?;
+    Ok(Checked {
+        problems: rendered.report.warnings,
+        site: rendered.site,
+        bodies: rendered.bodies,
+    })
 }
 
 /// Theme, settings and content of a build, read before anything is opened
@@ -576,7 +603,12 @@ impl Loaded {
         }
         let themed = start.elapsed();
         let lap = Instant::now();
-        let (site, problems) = Site::load_with(root, load, caches.sources.as_ref())?;
+        let (site, mut problems) = Site::load_with(root, load, caches.sources.as_ref())?;
+        // A file that two claims would write, or a name no disk can hold,
+        // fails here rather than halfway through writing.
+        let claims = plan::claims(root, &site.config, &site.content, &theme);
+        problems.extend(plan::check(&claims));
+        problems.extend(plan::check_code_lengths(&site.content));
         Ok(Loaded {
             start,
             stages: vec![("theme", themed), ("load", lap.elapsed())],
@@ -588,12 +620,14 @@ impl Loaded {
         })
     }
 
-    /// Renders the loaded site into the sink that `open` returns.
+    /// Renders the loaded site into the sink that `open` returns and
+    /// collects every problem; content errors are left to the caller.
     fn render<'s, S: Sink + 's>(
         self,
         caches: &Caches,
+        highlight: bool,
         open: impl FnOnce() -> Result<Option<&'s S>, Error>,
-    ) -> Result<BuildReport, Error> {
+    ) -> Result<Rendered, Error> {
         let Loaded {
             start,
             mut lap,
@@ -610,7 +644,13 @@ impl Loaded {
         crate::timing::reset();
         // Pages are written as their bodies are rendered; a build that then
         // fails leaves only the sink's staging behind, which is thrown away.
-        let sink = open()?;
+        // A site that already has errors (two files claiming one path among
+        // them) is rendered for its other problems but written nowhere.
+        let sink: Option<&dyn Sink> = if problems.has_errors() {
+            Some(&crate::output::Discard)
+        } else {
+            open()?.map(|s| s as &dyn Sink)
+        };
         let mut files = 0;
         let assets = match sink {
             Some(out) => {
@@ -710,8 +750,8 @@ impl Loaded {
             Ok(n)
         };
         let (bodies, site_files) =
-            rayon::join(|| site.render_bodies_cached(true, hooks), site_files);
-        let (_, body_problems) = bodies?;
+            rayon::join(|| site.render_bodies_cached(highlight, hooks), site_files);
+        let (bodies, body_problems) = bodies?;
         problems.extend(body_problems);
         problems.sort();
         stage("pages and site files", &mut stages);
@@ -723,11 +763,13 @@ impl Loaded {
         ] {
             stages.push((name, clock.take()));
         }
-        if problems.has_errors() {
-            return Err(Error::Content(problems));
-        }
-        files += written.into_inner() + site_files?;
-        templates.finish_build();
+        // Content errors come first: a template error may be their effect.
+        let site_files = match site_files {
+            Err(e) if !problems.has_errors() => return Err(e),
+            Err(_) => 0,
+            Ok(n) => n,
+        };
+        files += written.into_inner() + site_files;
         let report = BuildReport {
             output: PathBuf::new(),
             error_pages: site.content.errors.len(),
@@ -737,9 +779,48 @@ impl Loaded {
             elapsed: start.elapsed(),
             stages,
         };
+        let index = Arc::clone(&renderer.index);
+        drop(renderer);
+        Ok(Rendered {
+            report,
+            site,
+            bodies,
+            built: (templates, assets, links, index),
+        })
+    }
+}
+
+/// A rendered site and every problem found on the way.
+struct Rendered {
+    /// `warnings` holds every problem, errors included, until published.
+    report: BuildReport,
+    site: Site,
+    bodies: Bodies,
+    built: (
+        Templates,
+        AssetUrls,
+        HashMap<String, String>,
+        Arc<crate::render::SiteIndex>,
+    ),
+}
+
+impl Rendered {
+    /// The report of a build that may be published: an error in the
+    /// content fails it. Keeps what `serve` needs to render one page again.
+    fn publish(self, caches: &Caches) -> Result<BuildReport, Error> {
+        let Rendered {
+            report,
+            site,
+            built: (templates, assets, links, index),
+            ..
+        } = self;
+        if report.warnings.has_errors() {
+            return Err(Error::Content(report.warnings));
+        }
+        templates.finish_build();
         if let Some(slot) = &caches.built {
             let built = BuiltSite {
-                index: Arc::clone(&renderer.index),
+                index,
                 site,
                 templates,
                 assets,
@@ -822,30 +903,23 @@ fn write_assets(site: &Site, theme: &Theme, out: &dyn Sink) -> Result<(AssetUrls
     let config = &site.config;
     let mut files = 0usize;
     let mut assets = AssetUrls::default();
-    let syntax_css = crate::highlight::stylesheet(&config.highlight.light, &config.highlight.dark);
     for (name, bytes) in &theme.static_files {
-        if theme::FINGERPRINTED.contains(&name.as_str()) {
-            let mut data = bytes.clone();
-            if name.ends_with(".css") {
-                data.extend_from_slice(b"\n");
-                data.extend_from_slice(syntax_css.as_bytes());
-            }
-            let hashed = format!(
-                "assets/{}",
-                theme::fingerprinted_name(name, &theme::content_hash(&data))
-            );
-            out.write(&hashed, &data)?;
-            let url = config.url(&hashed);
+        let rel = if theme::FINGERPRINTED.contains(&name.as_str()) {
+            let data = plan::asset_bytes(name, bytes, config);
+            let rel = plan::asset_rel(name, &data);
+            out.write(&rel, &data)?;
+            let url = config.url(&rel);
             if name.ends_with(".css") {
                 assets.css = url.clone();
             } else {
                 assets.js = url.clone();
             }
-            assets.files.insert(name.clone(), url);
+            rel
         } else {
             out.write(name, bytes)?;
-            assets.files.insert(name.clone(), config.url(name));
-        }
+            name.clone()
+        };
+        assets.files.insert(name.clone(), config.url(&rel));
         files += 1;
     }
     Ok((assets, files))
@@ -900,11 +974,12 @@ fn write_site_files(
         .iter()
         .map(|g| g.rel_url.clone())
         .collect();
-    if !site.content.guides.iter().any(|g| g.rel_url.is_empty()) {
+    // With `errors_path: ""` the catalog is the home page.
+    let catalog_rel = config.catalog_rel();
+    if !catalog_rel.is_empty() && !site.content.guides.iter().any(|g| g.rel_url.is_empty()) {
         put("index.html".into(), renderer.default_home()?.as_bytes())?;
         sitemap.push(String::new());
     }
-    let catalog_rel = config.catalog_rel();
     put(
         format!("{catalog_rel}index.html"),
         renderer.catalog()?.as_bytes(),

@@ -1,6 +1,8 @@
 //! `errdocs check` on bad inputs, one fixture each: every rule gives its
 //! diagnostic at the right place, and nothing panics.
 
+#[path = "check/agreement.rs"]
+mod agreement;
 mod common;
 
 use std::path::Path;

@@ -6,6 +6,8 @@
 //!   exchanges the two in one step ([`swap`]): the output is always the
 //!   previous build or the new one.
 //! - [`lock`]: one build at a time per output folder and per cache.
+//! - [`plan`]: every file a build writes and who claims it, checked
+//!   before anything is written.
 //! - [`destination`]: `export -o`, which writes through devices and pipes.
 //!
 //! `serve` writes into memory instead ([`MemoryOutput`]).
@@ -13,6 +15,7 @@
 pub mod destination;
 pub mod lock;
 pub mod manifest;
+pub mod plan;
 pub mod staging;
 pub mod swap;
 
@@ -31,6 +34,17 @@ pub trait Sink: Sync {
     /// when this sink cannot (nothing to keep, or no previous output).
     fn keep(&self, _rel: &str) -> bool {
         false
+    }
+}
+
+/// A sink that drops every file: `check` renders each page as `build`
+/// would and keeps nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Discard;
+
+impl Sink for Discard {
+    fn write(&self, _rel: &str, _bytes: &[u8]) -> Result<(), Error> {
+        Ok(())
     }
 }
 
