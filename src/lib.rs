@@ -29,6 +29,7 @@ pub mod scaffold;
 pub mod serve;
 pub mod site;
 pub mod sources;
+pub mod terminal;
 pub mod theme;
 pub mod timing;
 mod yaml;
