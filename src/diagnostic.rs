@@ -434,6 +434,56 @@ mod tests {
     }
 
     #[test]
+    fn github_format_escapes_properties_and_runs_without_a_file() {
+        let d = Diagnostic::error("a,b:c%\nd.md", None, 1, 2, "r", "x\r\ny");
+        assert_eq!(
+            d.github(),
+            "::error file=a%2Cb%3Ac%25%0Ad.md,line=1,col=2,title=r::x\\u{d}%0Ay"
+        );
+        let mut d = Diagnostic::error("", None, 0, 0, "usage", "bad\x1b[2J flag");
+        d.line = 0;
+        assert_eq!(d.github(), "::error title=usage::bad\\u{1b}[2J flag");
+        assert_eq!(d.render(false), "error: bad\\u{1b}[2J flag\n");
+    }
+
+    #[test]
+    fn long_lines_show_a_window_around_the_column() {
+        let line = format!("{}X{}", "a".repeat(1000), "b".repeat(1000));
+        let d = Diagnostic::error("a.md", Some(&line), 1, 1001, "r", "m");
+        let out = d.render(false);
+        let rows: Vec<&str> = out.lines().collect();
+        let shown = rows[1].strip_prefix("1 | ").unwrap();
+        let caret = rows[2].strip_prefix("  | ").unwrap();
+        assert_eq!(shown.chars().count(), SOURCE_WINDOW + 2);
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(caret.chars().count() - 1), Some('X'));
+        // Near the start: no cut before, the caret where it was.
+        let d = Diagnostic::error("a.md", Some(&line), 1, 3, "r", "m");
+        let out = d.render(false);
+        assert!(
+            out.contains("\n1 | aaa") && out.contains("\n  |   ^\n"),
+            "{out}"
+        );
+        // Escaped characters before the column move the caret along.
+        let d = Diagnostic::error("a.md", Some("\x1bx"), 1, 2, "r", "m");
+        assert_eq!(
+            d.render(false),
+            "a.md:1:2: error: m\n1 | \\u{1b}x\n  |       ^\n"
+        );
+    }
+
+    #[test]
+    fn json_escapes_del_and_c1() {
+        let ds: Diagnostics = [Diagnostic::error("a.md", None, 1, 1, "r", "\x7f\u{9b}\x1b")]
+            .into_iter()
+            .collect();
+        let json = ds.to_json();
+        assert!(!json.contains(['\x7f', '\u{9b}', '\x1b']), "{json:?}");
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back[0]["message"], "\x7f\u{9b}\x1b");
+    }
+
+    #[test]
     fn sort_orders_and_dedups() {
         let mut ds: Diagnostics = [
             Diagnostic::error("b.md", None, 1, 1, "r", "m"),

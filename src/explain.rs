@@ -572,6 +572,43 @@ mod tests {
     }
 
     #[test]
+    fn content_cannot_send_escapes_to_the_terminal() {
+        let text = "---\ncode: evil\ntitle: \"Evil\\e]0;pwned\\a\"\nstatus: 400\ncategory: \"A\\e[2J\"\nsummary: s\nscope: \"\\u009b1m\"\n---\n\n# Head \u{1b}[5m\n\n`\u{7f}` and [l](https://x.test/\u{9b})\n";
+        let page = crate::content::parse_error_file(
+            "content/errors/evil.md".into(),
+            "errors/evil.md".into(),
+            text.as_bytes(),
+        )
+        .unwrap();
+        let content = Content {
+            errors: vec![page],
+            ..Content::default()
+        };
+        let config = SiteConfig::default();
+        for color in [false, true] {
+            let out = render(&content.errors[0], &content, &config, color, 80);
+            let theirs: String = out
+                .replace("\x1b[0m", "")
+                .split('\x1b')
+                .skip(1)
+                .filter(|rest| {
+                    // Only errdocs' own styles: `ESC [ digits;digits m`.
+                    let end = rest.find('m').unwrap_or(rest.len());
+                    !(rest.starts_with('[')
+                        && rest[1..end].chars().all(|c| c.is_ascii_digit() || c == ';'))
+                })
+                .collect();
+            assert_eq!(theirs, "", "{out:?}");
+            assert!(!out.contains(['\x07', '\x7f', '\u{9b}']), "{out:?}");
+            assert!(out.contains("Evil\\u{1b}]0;pwned\\u{7}"), "{out}");
+            assert!(out.contains("A\\u{1b}[2J"), "{out}");
+            assert!(out.contains("\\u{9b}1m"), "{out}");
+            assert!(out.contains("Head \\u{1b}[5m"), "{out}");
+            assert!(out.contains("\\u{7f}"), "{out}");
+        }
+    }
+
+    #[test]
     fn strips_tags() {
         assert_eq!(
             strip_tags("<summary>Learn <b>more</b></summary>"),

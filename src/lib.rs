@@ -10,7 +10,9 @@
 //! without writing, [`explain`] prints one page in a terminal, and
 //! [`scaffold`] writes new sites and error files. [`sources`] is how every
 //! stage reads the site's files (nothing from outside the root), and
-//! [`cache`] the folder that keeps what builds may reuse.
+//! [`cache`] the folder that keeps what builds may reuse. [`terminal`] is
+//! how text reaches people: content escaped, paths from the working
+//! directory, writes that never panic.
 
 pub mod cache;
 pub mod check;

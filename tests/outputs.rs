@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{build, errdocs, fixture, page, select, stderr, write};
+use common::{build, errdocs, errdocs_in, fixture, page, select, stderr, write};
 use pulldown_cmark::{Event, Parser, Tag};
 
 /// The basic fixture plus a replacement code, so every lifecycle field is used.
