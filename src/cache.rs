@@ -77,10 +77,10 @@ impl CacheFolder {
         match Self::open(root) {
             Ok(cache) => Ok(Some(cache)),
             Err(Error::Io { path, source }) => {
-                eprintln!(
-                    "warning: building without the cache: {}: {source}",
+                crate::terminal::note(&format!(
+                    "warning: building without the cache: {}: {source}\n",
                     path.display()
-                );
+                ));
                 Ok(None)
             }
             Err(e) => Err(e),

@@ -71,8 +71,35 @@ pub fn published_codes(site: &Site, path: &Path) -> Result<Vec<Diagnostic>, Erro
         known.extend(page.meta.aliases.iter().map(String::as_str));
     }
     let lines = LineIndex::new(&text);
+    // Absolute, as diagnostics name files outside the site: the report
+    // shows it from the working directory like every other file.
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut problems = Vec::new();
-    for code in entries.iter().filter_map(|e| e.get("code")?.as_str()) {
+    // The entries' places in the text, in order, to point at a bad one.
+    let entry_starts = entry_starts(&text);
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(code) = entry.get("code").and_then(|c| c.as_str()) else {
+            let (line, col) = entry_starts
+                .get(i)
+                .map(|&at| lines.position(&text, at))
+                .unwrap_or((1, 1));
+            let what = match entry.get("code") {
+                None => "has no `code`".to_string(),
+                Some(v) => format!("has a `code` that is not a string: {v}"),
+            };
+            problems.push(Diagnostic::error(
+                &shown,
+                Some(&text),
+                line,
+                col,
+                "published-code",
+                format!(
+                    "entry {} of `errors` {what}; this is not an errdocs index.json, or it was edited by hand",
+                    i + 1
+                ),
+            ));
+            continue;
+        };
         if known.contains(code) {
             continue;
         }
@@ -91,7 +118,7 @@ pub fn published_codes(site: &Site, path: &Path) -> Result<Vec<Diagnostic>, Erro
                 )
             });
         problems.push(Diagnostic::error(
-            path,
+            &shown,
             Some(&text),
             line,
             col,
@@ -100,4 +127,66 @@ pub fn published_codes(site: &Site, path: &Path) -> Result<Vec<Diagnostic>, Erro
         ));
     }
     Ok(problems)
+}
+
+/// The byte offsets of the values of the top-level `errors` array of a JSON
+/// text, found by scanning its brackets and strings; empty when the text
+/// is not laid out so.
+fn entry_starts(text: &str) -> Vec<usize> {
+    let Some(key) = text.find("\"errors\"") else {
+        return Vec::new();
+    };
+    let Some(open) = text[key..].find('[').map(|i| key + i) else {
+        return Vec::new();
+    };
+    let mut starts = Vec::new();
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut want_value = true;
+    for (i, c) in text[open + 1..].char_indices() {
+        let at = open + 1 + i;
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if c.is_whitespace() {
+            continue;
+        }
+        if depth == 0 && want_value && c != ']' {
+            starts.push(at);
+            want_value = false;
+        }
+        match c {
+            '"' => in_string = true,
+            '[' | '{' => depth += 1,
+            ']' | '}' if depth == 0 => break,
+            ']' | '}' => depth -= 1,
+            ',' if depth == 0 => want_value = true,
+            _ => {}
+        }
+    }
+    starts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_each_entry_of_the_errors_list() {
+        let text = "{\"x\": [1], \"errors\": [\n  {\"code\": \"a]\"},\n  7,\n  [\"b\"] ]}";
+        let starts = entry_starts(text);
+        let found: Vec<char> = starts
+            .iter()
+            .map(|&i| text[i..].chars().next().unwrap())
+            .collect();
+        assert_eq!(found, ['{', '7', '[']);
+        assert!(entry_starts("{}").is_empty());
+    }
 }

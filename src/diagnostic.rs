@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::terminal::escape;
+
 /// How serious a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -32,7 +34,10 @@ impl fmt::Display for Severity {
 /// One problem in one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
-    /// The file, as the user names it (relative to the site root when inside it).
+    /// The file, relative to the site root when inside it, else absolute;
+    /// empty for a problem that belongs to no file. Commands print it from
+    /// the working directory (see [`Diagnostics::from_cwd`]).
+    #[serde(serialize_with = "lossy_path")]
     pub file: PathBuf,
     /// 1-based line.
     pub line: usize,
@@ -89,7 +94,9 @@ impl Diagnostic {
 
     /// Writes the diagnostic as `path:line:col: error: message`, followed by
     /// the source line and a caret under the column. ANSI colour only when
-    /// `color` is set.
+    /// `color` is set. Control characters from the content are shown as
+    /// escapes ([`crate::terminal::escape`]), and a long source line is cut
+    /// to a window around the column.
     pub fn render(&self, color: bool) -> String {
         let (bold, red, yellow, blue, reset) = if color {
             (
@@ -106,49 +113,103 @@ impl Diagnostic {
             Severity::Error => red,
             Severity::Warning => yellow,
         };
+        let place = if self.file.as_os_str().is_empty() {
+            String::new()
+        } else {
+            format!(
+                "{}:{}:{}: ",
+                escape(&self.file.to_string_lossy()),
+                self.line,
+                self.column
+            )
+        };
         let mut out = format!(
-            "{bold}{}:{}:{}:{reset} {sev_color}{}{reset}{bold}: {}{reset}\n",
-            self.file.display(),
-            self.line,
-            self.column,
+            "{bold}{place}{reset}{sev_color}{}{reset}{bold}: {}{reset}\n",
             self.severity,
-            self.message
+            escape(&self.message)
         );
         if let Some(src) = &self.source_line {
             let gutter = self.line.to_string();
             let pad = " ".repeat(gutter.len());
-            // Tabs are kept so that the caret lines up under them.
-            let lead: String = src
-                .chars()
-                .take(self.column.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            out.push_str(&format!("{blue}{gutter} |{reset} {src}\n"));
+            let (shown, lead) = source_window(src, self.column);
+            out.push_str(&format!("{blue}{gutter} |{reset} {shown}\n"));
             out.push_str(&format!("{blue}{pad} |{reset} {lead}{sev_color}^{reset}\n"));
         }
         out
     }
 
-    /// The GitHub Actions workflow command for this problem.
+    /// The GitHub Actions workflow command for this problem. A problem
+    /// that belongs to no file is an annotation of the run.
     pub fn github(&self) -> String {
-        // Workflow commands need `%`, CR and LF escaped in the message.
-        let msg = self
-            .message
-            .replace('%', "%25")
-            .replace('\r', "%0D")
-            .replace('\n', "%0A");
-        let file = self
-            .file
-            .display()
-            .to_string()
-            .replace('%', "%25")
-            .replace(',', "%2C")
-            .replace(':', "%3A");
+        let msg = workflow_data(&escape(&self.message));
+        let title = workflow_property(self.rule);
+        if self.file.as_os_str().is_empty() {
+            return format!("::{} title={title}::{msg}", self.severity);
+        }
+        let file = workflow_property(&escape(&self.file.to_string_lossy()));
         format!(
-            "::{} file={},line={},col={},title={}::{}",
-            self.severity, file, self.line, self.column, self.rule, msg
+            "::{} file={},line={},col={},title={title}::{msg}",
+            self.severity, file, self.line, self.column
         )
     }
+}
+
+/// A workflow command's message: `%`, CR and LF escaped.
+fn workflow_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value: as a message, and `:` and `,`.
+fn workflow_property(text: &str) -> String {
+    workflow_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// The characters of a source line shown around 1-based `column`, at most
+/// [`SOURCE_WINDOW`] of them with `…` where the line was cut, escaped for a
+/// terminal; and the lead that puts a caret under the column.
+fn source_window(src: &str, column: usize) -> (String, String) {
+    let col = column.saturating_sub(1);
+    let len = src.chars().count();
+    let (start, end) = if len <= SOURCE_WINDOW {
+        (0, len)
+    } else {
+        let start = col
+            .saturating_sub(SOURCE_WINDOW / 2)
+            .min(len - SOURCE_WINDOW);
+        (start, start + SOURCE_WINDOW)
+    };
+    let mut shown = String::new();
+    let mut lead = String::new();
+    if start > 0 {
+        shown.push('…');
+        lead.push(' ');
+    }
+    for (i, c) in src.chars().enumerate().skip(start).take(end - start) {
+        crate::terminal::push_escaped(&mut shown, c);
+        if i < col {
+            // Tabs are kept so that the caret lines up under them.
+            if c == '\t' {
+                lead.push('\t');
+            } else {
+                lead.push_str(&" ".repeat(crate::terminal::escaped_width(c)));
+            }
+        }
+    }
+    if end < len {
+        shown.push('…');
+    }
+    (shown, lead)
+}
+
+/// How many characters of a source line a diagnostic shows.
+pub const SOURCE_WINDOW: usize = 120;
+
+/// Serialises a path as text; a name that is not UTF-8 keeps its valid
+/// parts, so the report still says which file it is.
+fn lossy_path<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
 }
 
 impl fmt::Display for Diagnostic {
@@ -226,9 +287,34 @@ impl Diagnostics {
 
     /// One JSON object per problem (file, line, column, severity, rule,
     /// message), as a JSON array.
+    /// JSON escapes C0 controls itself; DEL and the C1 controls are
+    /// escaped too, so that the report is safe to print in a terminal.
     pub fn to_json(&self) -> String {
         // Diagnostics hold only strings and numbers, which always serialise.
-        serde_json::to_string_pretty(&self.0).unwrap_or_else(|_| "[]".into()) + "\n"
+        let json = serde_json::to_string_pretty(&self.0).unwrap_or_else(|_| "[]".into());
+        let mut out = String::with_capacity(json.len() + 1);
+        for c in json.chars() {
+            if ('\x7f'..='\u{9f}').contains(&c) {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            } else {
+                out.push(c);
+            }
+        }
+        out.push('\n');
+        out
+    }
+
+    /// The same problems with their files as a command prints them: from
+    /// the working directory (see [`crate::terminal::site_file`]), for a
+    /// site at `root`.
+    pub fn from_cwd(&self, root: &Path) -> Diagnostics {
+        self.0
+            .iter()
+            .map(|d| Diagnostic {
+                file: crate::terminal::site_file(root, &d.file),
+                ..d.clone()
+            })
+            .collect()
     }
 
     /// GitHub Actions workflow commands, one line per problem.
@@ -304,11 +390,12 @@ impl LineIndex {
     }
 }
 
-/// A path shown relative to `root` when it lies inside it.
+/// A path shown relative to `root` when it lies inside it, else absolute
+/// (so that it names the same file from any working directory).
 pub fn display_path(root: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(root)
         .map(Path::to_path_buf)
-        .unwrap_or_else(|_| path.to_path_buf())
+        .unwrap_or_else(|_| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
 }
 
 #[cfg(test)]
@@ -344,6 +431,56 @@ mod tests {
             d.github(),
             "::warning file=dir/a.md,line=2,col=1,title=lang::50%25 off%0Anext"
         );
+    }
+
+    #[test]
+    fn github_format_escapes_properties_and_runs_without_a_file() {
+        let d = Diagnostic::error("a,b:c%\nd.md", None, 1, 2, "r", "x\r\ny");
+        assert_eq!(
+            d.github(),
+            "::error file=a%2Cb%3Ac%25%0Ad.md,line=1,col=2,title=r::x\\u{d}%0Ay"
+        );
+        let mut d = Diagnostic::error("", None, 0, 0, "usage", "bad\x1b[2J flag");
+        d.line = 0;
+        assert_eq!(d.github(), "::error title=usage::bad\\u{1b}[2J flag");
+        assert_eq!(d.render(false), "error: bad\\u{1b}[2J flag\n");
+    }
+
+    #[test]
+    fn long_lines_show_a_window_around_the_column() {
+        let line = format!("{}X{}", "a".repeat(1000), "b".repeat(1000));
+        let d = Diagnostic::error("a.md", Some(&line), 1, 1001, "r", "m");
+        let out = d.render(false);
+        let rows: Vec<&str> = out.lines().collect();
+        let shown = rows[1].strip_prefix("1 | ").unwrap();
+        let caret = rows[2].strip_prefix("  | ").unwrap();
+        assert_eq!(shown.chars().count(), SOURCE_WINDOW + 2);
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(caret.chars().count() - 1), Some('X'));
+        // Near the start: no cut before, the caret where it was.
+        let d = Diagnostic::error("a.md", Some(&line), 1, 3, "r", "m");
+        let out = d.render(false);
+        assert!(
+            out.contains("\n1 | aaa") && out.contains("\n  |   ^\n"),
+            "{out}"
+        );
+        // Escaped characters before the column move the caret along.
+        let d = Diagnostic::error("a.md", Some("\x1bx"), 1, 2, "r", "m");
+        assert_eq!(
+            d.render(false),
+            "a.md:1:2: error: m\n1 | \\u{1b}x\n  |       ^\n"
+        );
+    }
+
+    #[test]
+    fn json_escapes_del_and_c1() {
+        let ds: Diagnostics = [Diagnostic::error("a.md", None, 1, 1, "r", "\x7f\u{9b}\x1b")]
+            .into_iter()
+            .collect();
+        let json = ds.to_json();
+        assert!(!json.contains(['\x7f', '\u{9b}', '\x1b']), "{json:?}");
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back[0]["message"], "\x7f\u{9b}\x1b");
     }
 
     #[test]

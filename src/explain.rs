@@ -10,6 +10,7 @@ use pulldown_cmark::{BlockQuoteKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 use crate::config::SiteConfig;
 use crate::content::{Content, ErrorPage};
 use crate::render::status_text;
+use crate::terminal::escape as esc;
 
 /// How `explain` found (or did not find) the code asked for.
 #[derive(Debug)]
@@ -322,7 +323,7 @@ impl Writer<'_> {
                 self.flush();
                 self.blank();
                 if let pulldown_cmark::CodeBlockKind::Fenced(info) = kind {
-                    let (lang, title) = crate::markdown::parse_info(&info);
+                    let (lang, title) = crate::markdown::parse_info(&esc(&info));
                     let label = match (title, lang.is_empty()) {
                         (Some(t), false) => format!("{t} ({lang})"),
                         (Some(t), true) => t,
@@ -340,18 +341,20 @@ impl Writer<'_> {
                 let code = self.code.take().unwrap_or_default();
                 let indent = self.indent();
                 for line in code.trim_end_matches('\n').split('\n') {
-                    let line = line.trim_end_matches('\r');
-                    let text = format!("{indent}    {}", s.wrap("33", line));
+                    let line = esc(line.trim_end_matches('\r'));
+                    let text = format!("{indent}    {}", s.wrap("33", &line));
                     self.out.push_str(text.trim_end());
                     self.out.push('\n');
                 }
                 self.blank();
             }
+            // Code keeps its line endings until it is laid out, line by line.
             Event::Text(t) => match &mut self.code {
                 Some(code) => code.push_str(&t),
-                None => self.inline.push_str(&t),
+                None => self.inline.push_str(&esc(&t)),
             },
             Event::Code(t) => {
+                let t = esc(&t);
                 if s.color {
                     self.inline.push_str(&s.wrap("33", &t));
                 } else {
@@ -371,7 +374,7 @@ impl Writer<'_> {
                     self.links,
                 )
                 .unwrap_or_else(|| dest_url.to_string());
-                self.link_dest.push(dest);
+                self.link_dest.push(esc(&dest).into_owned());
                 self.inline.push_str(&s.on("4"));
             }
             Event::End(TagEnd::Link) => {
@@ -382,7 +385,7 @@ impl Writer<'_> {
             }
             Event::Start(Tag::Image { dest_url, .. }) => {
                 self.inline.push_str("[image: ");
-                self.link_dest.push(dest_url.to_string());
+                self.link_dest.push(esc(&dest_url).into_owned());
             }
             Event::End(TagEnd::Image) => {
                 let dest = self.link_dest.pop().unwrap_or_default();
@@ -398,6 +401,7 @@ impl Writer<'_> {
                 self.blank();
             }
             Event::Html(html) | Event::InlineHtml(html) => {
+                let html = esc(&html);
                 // `<summary>` opens a disclosure: its text reads as a heading.
                 let lower = html.to_lowercase();
                 if lower.contains("<summary") {
@@ -421,11 +425,13 @@ impl Writer<'_> {
                     }
                 }
             }
-            Event::FootnoteReference(name) => self.inline.push_str(&format!("[^{name}]")),
+            Event::FootnoteReference(name) => {
+                self.inline.push_str(&format!("[^{}]", esc(&name)));
+            }
             Event::Start(Tag::FootnoteDefinition(name)) => {
                 self.flush();
                 self.blank();
-                self.inline.push_str(&format!("[^{name}]: "));
+                self.inline.push_str(&format!("[^{}]: ", esc(&name)));
             }
             Event::Start(Tag::Table(_)) => {
                 self.flush();
@@ -447,7 +453,9 @@ impl Writer<'_> {
 }
 
 /// The terminal text of one code: its facts, then its body, wrapped at
-/// `width` columns, with ANSI styles when `color` is set.
+/// `width` columns, with ANSI styles when `color` is set. Control
+/// characters of the content are shown as escapes
+/// ([`crate::terminal::escape`]): only these styles reach the terminal.
 pub fn render(
     page: &ErrorPage,
     content: &Content,
@@ -461,16 +469,16 @@ pub fn render(
     let mut out = String::new();
     out.push_str(&format!(
         "{}: {}\n",
-        s.wrap("1;36", &m.code),
-        s.wrap("1", &m.title)
+        s.wrap("1;36", &esc(&m.code)),
+        s.wrap("1", &esc(&m.title))
     ));
     let mut facts = vec![match status_text(m.status) {
         "" => format!("HTTP {}", m.status),
         reason => format!("HTTP {} {reason}", m.status),
     }];
-    facts.push(m.category.clone());
+    facts.push(esc(&m.category).into_owned());
     if let Some(scope) = &m.scope {
-        facts.push(scope.clone());
+        facts.push(esc(scope).into_owned());
     }
     out.push_str(&wrap(&facts.join(" · "), width, "", ""));
     let mut badges = Vec::new();
@@ -480,13 +488,13 @@ pub fn render(
         None => {}
     }
     if let Some(since) = &m.since {
-        badges.push(format!("Since {since}"));
+        badges.push(format!("Since {}", esc(since)));
     }
     if m.deprecated.is_deprecated() {
         badges.push(s.wrap("1;33", "Deprecated"));
     }
     if let Some(r) = &m.replaced_by {
-        badges.push(format!("Replaced by {}", s.wrap("1", r)));
+        badges.push(format!("Replaced by {}", s.wrap("1", &esc(r))));
     }
     if !badges.is_empty() {
         out.push_str(&badges.join(" · "));
@@ -495,14 +503,14 @@ pub fn render(
     if let Some(msg) = m.deprecated.message() {
         out.push('\n');
         out.push_str(&wrap(
-            &format!("{} {msg}", s.wrap("1;33", "Deprecated:")),
+            &format!("{} {}", s.wrap("1;33", "Deprecated:"), esc(msg)),
             width,
             "",
             "",
         ));
     }
     out.push('\n');
-    out.push_str(&wrap(&m.summary, width, "", ""));
+    out.push_str(&wrap(&esc(&m.summary), width, "", ""));
     let links = content.link_map(config);
     let mut w = Writer {
         style: s,
@@ -534,20 +542,20 @@ pub fn render(
         out.push_str(&format!(
             "{} {}\n",
             s.wrap("1", "Related:"),
-            m.related.join(", ")
+            esc(&m.related.join(", "))
         ));
     }
     if !m.aliases.is_empty() {
         out.push_str(&format!(
             "{} {}\n",
             s.wrap("1", "Formerly:"),
-            m.aliases.join(", ")
+            esc(&m.aliases.join(", "))
         ));
     }
     out.push_str(&format!(
         "{} {}\n",
         s.wrap("1", "Online:"),
-        config.absolute_url(&config.error_rel(&m.code))
+        esc(&config.absolute_url(&config.error_rel(&m.code)))
     ));
     out
 }
@@ -561,6 +569,43 @@ mod tests {
         let text = "\x1b[1mbold\x1b[0m words that go on and on";
         let out = wrap(text, 14, "- ", "  ");
         assert_eq!(out, "- \x1b[1mbold\x1b[0m words\n  that go on\n  and on\n");
+    }
+
+    #[test]
+    fn content_cannot_send_escapes_to_the_terminal() {
+        let text = "---\ncode: evil\ntitle: \"Evil\\e]0;pwned\\a\"\nstatus: 400\ncategory: \"A\\e[2J\"\nsummary: s\nscope: \"\\u009b1m\"\n---\n\n# Head \u{1b}[5m\n\n`\u{7f}` and [l](https://x.test/\u{9b})\n";
+        let page = crate::content::parse_error_file(
+            "content/errors/evil.md".into(),
+            "errors/evil.md".into(),
+            text.as_bytes(),
+        )
+        .unwrap();
+        let content = Content {
+            errors: vec![page],
+            ..Content::default()
+        };
+        let config = SiteConfig::default();
+        for color in [false, true] {
+            let out = render(&content.errors[0], &content, &config, color, 80);
+            let theirs: String = out
+                .replace("\x1b[0m", "")
+                .split('\x1b')
+                .skip(1)
+                .filter(|rest| {
+                    // Only errdocs' own styles: `ESC [ digits;digits m`.
+                    let end = rest.find('m').unwrap_or(rest.len());
+                    !(rest.starts_with('[')
+                        && rest[1..end].chars().all(|c| c.is_ascii_digit() || c == ';'))
+                })
+                .collect();
+            assert_eq!(theirs, "", "{out:?}");
+            assert!(!out.contains(['\x07', '\x7f', '\u{9b}']), "{out:?}");
+            assert!(out.contains("Evil\\u{1b}]0;pwned\\u{7}"), "{out}");
+            assert!(out.contains("A\\u{1b}[2J"), "{out}");
+            assert!(out.contains("\\u{9b}1m"), "{out}");
+            assert!(out.contains("Head \\u{1b}[5m"), "{out}");
+            assert!(out.contains("\\u{7f}"), "{out}");
+        }
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! without writing, [`explain`] prints one page in a terminal, and
 //! [`scaffold`] writes new sites and error files. [`sources`] is how every
 //! stage reads the site's files (nothing from outside the root), and
-//! [`cache`] the folder that keeps what builds may reuse.
+//! [`cache`] the folder that keeps what builds may reuse. [`terminal`] is
+//! how text reaches people: content escaped, paths from the working
+//! directory, writes that never panic.
 
 pub mod cache;
 pub mod check;
@@ -29,6 +31,7 @@ pub mod scaffold;
 pub mod serve;
 pub mod site;
 pub mod sources;
+pub mod terminal;
 pub mod theme;
 pub mod timing;
 mod yaml;

@@ -1,11 +1,11 @@
 //! The `errdocs` command line: parses arguments and calls the library.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use errdocs::{BuildOptions, CheckOptions, Diagnostics, Error, LoadOptions};
+use errdocs::terminal::{escape, from_cwd, write_stderr, write_stdout};
+use errdocs::{BuildOptions, CheckOptions, Diagnostic, Diagnostics, Error, LoadOptions, Severity};
 
 /// Rendering makes and frees many small values; jemalloc's fast paths take
 /// them with fewer instructions than the system allocator's.
@@ -179,18 +179,107 @@ enum ExportFormat {
     Openapi,
 }
 
-fn report(problems: &Diagnostics, format: Format) {
+/// Writes `problems` in `format`: human text on standard error, JSON or
+/// workflow commands on standard output; files named from the working
+/// directory, for the site at `root`.
+fn report(problems: &Diagnostics, format: Format, root: &Path) -> Result<(), Error> {
+    let mut shown = problems.from_cwd(root);
+    // In the order of the files as printed.
+    shown.sort();
     match format {
-        Format::Human => eprint!("{}", problems.render_for_stderr()),
-        Format::Json => print!("{}", problems.to_json()),
-        Format::Github => print!("{}", problems.to_github()),
+        Format::Human => write_stderr(&shown.render_for_stderr()),
+        Format::Json => write_stdout(&shown.to_json()),
+        Format::Github => write_stdout(&shown.to_github()),
     }
-    let _ = std::io::stdout().flush();
 }
 
-fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
-    let human = Format::Human;
-    match cli.command {
+/// Any error as diagnostics, so that `--format json|github` reports it in
+/// that format: a file's problem at its place, one that belongs to no file
+/// with an empty `file` and line and column 0.
+fn error_diagnostics(e: &Error, root: &Path) -> Diagnostics {
+    let of = |file: PathBuf, line: usize, column: usize, rule: &'static str, message: String| {
+        let (line, column) = if file.as_os_str().is_empty() {
+            (0, 0)
+        } else {
+            (line, column)
+        };
+        Diagnostics::from_iter([Diagnostic {
+            file,
+            line,
+            column,
+            severity: Severity::Error,
+            rule,
+            message,
+            source_line: None,
+        }])
+    };
+    match e {
+        Error::Content(ds) | Error::Settings(ds) => ds.from_cwd(root),
+        Error::Template { message, at } => match at {
+            Some(at) => of(
+                errdocs::terminal::site_file(
+                    root,
+                    &Path::new(errdocs::theme::TEMPLATES_DIR).join(&at.template),
+                ),
+                at.line,
+                at.column,
+                "template",
+                message.clone(),
+            ),
+            None => of(PathBuf::new(), 0, 0, "template", message.clone()),
+        },
+        Error::Usage(message) => of(PathBuf::new(), 0, 0, "usage", message.clone()),
+        Error::Io { path, source } => of(from_cwd(path), 1, 1, "io", source.to_string()),
+    }
+}
+
+/// Reports `e` in `format` and gives the exit status. When the report
+/// cannot be written to standard output (a full disk there), it goes to
+/// standard error as text.
+fn fail(e: &Error, format: Format, root: &Path) -> ExitCode {
+    let human = || match e {
+        Error::Content(ds) | Error::Settings(ds) => {
+            let shown = ds.from_cwd(root);
+            format!(
+                "{}error: {} error(s), {} warning(s)\n",
+                shown.render_for_stderr(),
+                ds.error_count(),
+                ds.warning_count()
+            )
+        }
+        other => errdocs::terminal::error_line(other),
+    };
+    let written = match format {
+        Format::Human => write_stderr(&human()),
+        Format::Json => write_stdout(&error_diagnostics(e, root).to_json()),
+        Format::Github => write_stdout(&error_diagnostics(e, root).to_github()),
+    };
+    if written.is_err() && !matches!(format, Format::Human) {
+        // Nothing more can be done when standard error fails too.
+        let _ = write_stderr(&human());
+    }
+    ExitCode::from(e.exit_code() as u8)
+}
+
+impl Command {
+    /// How the command reports its errors, and the site root its
+    /// diagnostics' files are relative to.
+    fn reporting(&self) -> (Format, PathBuf) {
+        match self {
+            Command::Check { format, root, .. } => (*format, root.clone()),
+            Command::Build { root, .. }
+            | Command::Serve { root, .. }
+            | Command::New { root, .. }
+            | Command::Export { root, .. }
+            | Command::Explain { root, .. } => (Format::Human, root.clone()),
+            Command::Init { dir } => (Format::Human, dir.clone()),
+            Command::Schema => (Format::Human, PathBuf::from(".")),
+        }
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode, Error> {
+    match command {
         Command::Build {
             root,
             output,
@@ -204,31 +293,31 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
                 output,
                 adopt,
             };
-            let report_ = errdocs::build(&root, &opts).map_err(|e| (e, human))?;
-            report(&report_.warnings, human);
+            let report_ = errdocs::build(&root, &opts)?;
+            report(&report_.warnings, Format::Human, &root)?;
             if timings {
                 let parts: Vec<String> = report_
                     .stages
                     .iter()
                     .map(|(name, d)| format!("{name} {} ms", d.as_millis()))
                     .collect();
-                eprintln!("timings: {}", parts.join(", "));
+                write_stderr(&format!("timings: {}\n", parts.join(", ")))?;
             }
             let kept = match report_.reused_pages {
                 0 => String::new(),
                 n => format!(", {n} pages unchanged"),
             };
-            eprintln!(
-                "built {} error pages ({} files{kept}) into {} in {} ms{}",
+            write_stderr(&format!(
+                "built {} error pages ({} files{kept}) into {} in {} ms{}\n",
                 report_.error_pages,
                 report_.files,
-                report_.output.display(),
+                escape(&from_cwd(&report_.output).to_string_lossy()),
                 report_.elapsed.as_millis(),
                 match report_.warnings.warning_count() {
                     0 => String::new(),
                     n => format!(", {n} warning(s)"),
                 }
-            );
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve {
@@ -250,8 +339,7 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
                 if open {
                     errdocs::serve::open_browser(&format!("{address}/"));
                 }
-            })
-            .map_err(|e| (e, human))?;
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check {
@@ -268,12 +356,12 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
                 },
                 published,
             };
-            let problems = errdocs::check::run(&root, &opts).map_err(|e| (e, format))?;
-            report(&problems, format);
+            let problems = errdocs::check::run(&root, &opts)?;
+            report(&problems, format, &root)?;
             let failed = problems.has_errors() || (deny_warnings && problems.warning_count() > 0);
             if matches!(format, Format::Human) {
-                eprintln!(
-                    "{}: {} error(s), {} warning(s)",
+                write_stderr(&format!(
+                    "{}: {} error(s), {} warning(s)\n",
                     if failed {
                         "check failed"
                     } else {
@@ -281,7 +369,7 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
                     },
                     problems.error_count(),
                     problems.warning_count()
-                );
+                ))?;
             }
             Ok(if failed {
                 ExitCode::from(1)
@@ -302,20 +390,22 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
                 status,
                 title,
             };
-            let path = errdocs::scaffold::new_error(&root, &req).map_err(|e| (e, human))?;
-            eprintln!("wrote {}", path.display());
+            let path = errdocs::scaffold::new_error(&root, &req)?;
+            write_stderr(&format!("wrote {}\n", shown(&path)))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Init { dir } => {
-            let files = errdocs::scaffold::init(&dir).map_err(|e| (e, human))?;
+            let files = errdocs::scaffold::init(&dir)?;
+            let mut text = String::new();
             for f in &files {
-                eprintln!("wrote {}", f.display());
+                text.push_str(&format!("wrote {}\n", shown(f)));
             }
-            eprintln!(
-                "next: set base_url in {}, then run `errdocs build -r {}`",
-                dir.join("site.yaml").display(),
-                dir.display()
-            );
+            text.push_str(&format!(
+                "next: set base_url in {}, then run `errdocs build -r {}`\n",
+                shown(&dir.join("site.yaml")),
+                shown(&dir)
+            ));
+            write_stderr(&text)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Export {
@@ -330,7 +420,7 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
             };
             // An export describes what `build` would publish, so it refuses
             // whatever `build` refuses.
-            let checked = errdocs::check::for_export(&root, &load).map_err(|e| (e, human))?;
+            let checked = errdocs::check::for_export(&root, &load)?;
             let site = &checked.site;
             let text = match format {
                 ExportFormat::ProblemTypes => {
@@ -342,21 +432,15 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
             };
             match output {
                 Some(path) => {
-                    errdocs::output::destination::write(&path, text.as_bytes(), &site.sources())
-                        .map_err(|e| (e, human))?
+                    errdocs::output::destination::write(&path, text.as_bytes(), &site.sources())?
                 }
-                None => {
-                    let mut out = std::io::stdout().lock();
-                    let _ = out.write_all(text.as_bytes());
-                    let _ = out.flush();
-                }
+                None => write_stdout(&text)?,
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { code, root } => {
             use std::io::IsTerminal;
-            let (site, problems) =
-                errdocs::Site::load(&root, &LoadOptions::default()).map_err(|e| (e, human))?;
+            let (site, problems) = errdocs::Site::load(&root, &LoadOptions::default())?;
             match errdocs::explain::lookup(&site.content, &code) {
                 errdocs::explain::Lookup::Found { page, via } => {
                     let tty = std::io::stdout().is_terminal();
@@ -368,68 +452,65 @@ fn run(cli: Cli) -> Result<ExitCode, (Error, Format)> {
                         .unwrap_or(80usize)
                         .min(100);
                     if let Some(via) = via.filter(|v| !v.eq_ignore_ascii_case(&page.meta.code)) {
-                        eprintln!("note: `{via}` is a former name of `{}`", page.meta.code);
+                        write_stderr(&format!(
+                            "note: `{}` is a former name of `{}`\n",
+                            escape(&via),
+                            escape(&page.meta.code)
+                        ))?;
                     }
                     let text =
                         errdocs::explain::render(page, &site.content, &site.config, color, width);
-                    let mut out = std::io::stdout().lock();
-                    let _ = out.write_all(text.as_bytes());
-                    let _ = out.flush();
+                    write_stdout(&text)?;
                     Ok(ExitCode::SUCCESS)
                 }
                 errdocs::explain::Lookup::Unknown(close) => {
                     let hint = match close.as_slice() {
                         [] => String::new(),
-                        [one] => format!("; did you mean `{one}`?"),
+                        [one] => format!("; did you mean `{}`?", escape(one)),
                         many => format!(
                             "; did you mean one of {}?",
                             many.iter()
-                                .map(|c| format!("`{c}`"))
+                                .map(|c| format!("`{}`", escape(c)))
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ),
                     };
-                    eprintln!("error: no error code `{code}` in this catalog{hint}");
+                    let mut text = format!(
+                        "error: no error code `{}` in this catalog{hint}\n",
+                        escape(&code)
+                    );
                     if problems.has_errors() {
-                        eprintln!(
-                            "note: {} file(s) could not be read; `errdocs check` lists them",
+                        text.push_str(&format!(
+                            "note: {} file(s) could not be read; `errdocs check` lists them\n",
                             problems.error_count()
-                        );
+                        ));
                     }
+                    write_stderr(&text)?;
                     Ok(ExitCode::from(1))
                 }
             }
         }
         Command::Schema => {
             let schema = errdocs::content::front_matter_schema();
-            println!(
-                "{}",
+            write_stdout(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
-            );
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
+/// A path as commands print it: from the working directory, escaped.
+fn shown(path: &Path) -> String {
+    escape(&from_cwd(path).to_string_lossy()).into_owned()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let (format, root) = cli.command.reporting();
+    match run(cli.command) {
         Ok(code) => code,
-        Err((e, format)) => {
-            match &e {
-                Error::Content(ds) | Error::Settings(ds) => {
-                    report(ds, format);
-                    if matches!(format, Format::Human) {
-                        eprintln!(
-                            "error: {} error(s), {} warning(s)",
-                            ds.error_count(),
-                            ds.warning_count()
-                        );
-                    }
-                }
-                other => eprintln!("error: {other}"),
-            }
-            ExitCode::from(e.exit_code() as u8)
-        }
+        Err(e) => fail(&e, format, &root),
     }
 }

@@ -148,6 +148,14 @@ pub fn new_error(root: &Path, req: &NewError) -> Result<PathBuf, Error> {
         .or_else(|| config.categories.first().cloned())
         .unwrap_or_else(|| "General".into());
     let title = req.title.clone().unwrap_or_else(|| title_from_code(code));
+    for (flag, value) in [("--category", &category), ("--title", &title)] {
+        if value.trim().is_empty() {
+            return Err(Error::Usage(format!(
+                "{flag} is empty; an error file needs a {}",
+                &flag[2..]
+            )));
+        }
+    }
     let folder = match slugify(&category) {
         s if s.is_empty() => "general".to_string(),
         s => s,
@@ -160,10 +168,22 @@ pub fn new_error(root: &Path, req: &NewError) -> Result<PathBuf, Error> {
     if path.exists() {
         return Err(Error::Usage(format!("{} already exists", path.display())));
     }
+    let text = error_file(&config, code, &title, status, &category);
+    // What `new` writes must pass `check` at once: the file is parsed as
+    // `check` parses it, and refused before anything is written.
+    let shown = crate::diagnostic::display_path(root, &path);
+    if let Err(problems) =
+        content::parse_error_file(shown, content::content_path(root, &path), text.as_bytes())
+    {
+        let reasons: Vec<String> = problems.iter().map(|d| d.message.clone()).collect();
+        return Err(Error::Usage(format!(
+            "these values would write an error file that fails `errdocs check`: {}",
+            reasons.join("; ")
+        )));
+    }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    let text = error_file(&config, code, &title, status, &category);
     std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
     Ok(path)
 }
@@ -281,7 +301,8 @@ Every error our API returns has a page here: what it means, how to fix it,
 and how to handle it in production.
 "#;
 
-/// Writes a new site into `dir`, which must be empty or absent.
+/// Writes a new site into `dir`, which must be absent, empty or hold only
+/// `.git`.
 pub fn init(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     if dir.exists() {
         if !dir.is_dir() {
@@ -290,10 +311,13 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>, Error> {
                 dir.display()
             )));
         }
-        let mut entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-        if entries.next().is_some() {
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        // A fresh repository (`git init docs`) counts as empty: the site
+        // goes beside its `.git`.
+        let mut others = entries.filter(|e| e.as_ref().map_or(true, |e| e.file_name() != ".git"));
+        if others.next().is_some() {
             return Err(Error::Usage(format!(
-                "{} is not empty; errdocs init writes a new site into an empty folder",
+                "{} is not empty; errdocs init writes a new site into an empty folder (or one that holds only `.git`)",
                 dir.display()
             )));
         }

@@ -211,7 +211,9 @@ impl LiveSite {
                 };
                 drop(served);
                 if !report.warnings.is_empty() {
-                    eprint!("{}", report.warnings.render_for_stderr());
+                    crate::terminal::note(
+                        &report.warnings.from_cwd(&self.root).render_for_stderr(),
+                    );
                 }
                 if unchanged {
                     return format!(
@@ -233,9 +235,9 @@ impl LiveSite {
                 status.errors = overlay_errors(&e);
                 match &e {
                     Error::Content(ds) | Error::Settings(ds) => {
-                        eprint!("{}", ds.render_for_stderr())
+                        crate::terminal::note(&ds.from_cwd(&self.root).render_for_stderr())
                     }
-                    other => eprintln!("error: {other}"),
+                    other => crate::terminal::note(&crate::terminal::error_line(other)),
                 }
                 format!(
                     "build failed{what}: {} problem(s); still serving the last good site",
@@ -528,14 +530,24 @@ pub fn is_relevant(root: &Path, path: &Path) -> bool {
 fn bind(opts: &ServeOptions) -> Result<(Server, u16), Error> {
     let try_bind = |port: u16| Server::http((opts.bind.as_str(), port));
     match opts.port {
-        Some(port) => try_bind(port)
-            .map(|s| (s, port))
-            .map_err(|e| Error::Usage(format!("cannot listen on {}:{port}: {e}", opts.bind))),
+        Some(port) => {
+            let server = try_bind(port)
+                .map_err(|e| Error::Usage(format!("cannot listen on {}:{port}: {e}", opts.bind)))?;
+            // Port 0 asks the system for a free port: name the one it gave.
+            let bound = server
+                .server_addr()
+                .to_ip()
+                .map(|a| a.port())
+                .unwrap_or(port);
+            Ok((server, bound))
+        }
         None => {
             for port in DEFAULT_PORT..DEFAULT_PORT + 50 {
                 if let Ok(s) = try_bind(port) {
                     if port != DEFAULT_PORT {
-                        eprintln!("port {DEFAULT_PORT} is in use; using {port} instead");
+                        crate::terminal::note(&format!(
+                            "port {DEFAULT_PORT} is in use; using {port} instead\n"
+                        ));
                     }
                     return Ok((s, port));
                 }
@@ -558,10 +570,10 @@ pub fn serve(opts: &ServeOptions, ready: impl FnOnce(&str)) -> Result<(), Error>
     // A wrong root is refused at once rather than served empty.
     crate::site::check_site_root(&root)?;
     if opts.bind == "0.0.0.0" || opts.bind == "::" || opts.bind == "[::]" {
-        eprintln!(
-            "warning: listening on {} makes the preview reachable from other machines",
+        crate::terminal::note(&format!(
+            "warning: listening on {} makes the preview reachable from other machines\n",
             opts.bind
-        );
+        ));
     }
     let (server, port) = bind(opts)?;
     let host = match opts.bind.as_str() {
@@ -575,14 +587,11 @@ pub fn serve(opts: &ServeOptions, ready: impl FnOnce(&str)) -> Result<(), Error>
         drafts: opts.drafts,
     };
     let site = Arc::new(LiveSite::new(&root, load));
-    eprintln!(
-        "{}",
-        if site.lock_status().ok {
-            "built the site"
-        } else {
-            "the first build failed; fix the errors and save"
-        }
-    );
+    crate::terminal::write_stderr(if site.lock_status().ok {
+        "built the site\n"
+    } else {
+        "the first build failed; fix the errors and save\n"
+    })?;
 
     let (tx, rx) = channel();
     let mut watcher: Box<dyn Watcher + Send> = if opts.poll {
@@ -623,19 +632,24 @@ pub fn serve(opts: &ServeOptions, ready: impl FnOnce(&str)) -> Result<(), Error>
                 continue;
             }
             if let Some(line) = watched_site.update_page(&changed) {
-                eprintln!("{line}");
+                crate::terminal::note(&format!("{line}\n"));
             }
             if !wait_for_quiet(&rx, DEBOUNCE, |ev| {
                 note_changes(&mut watcher, &watch_root, ev, &mut changed)
             }) {
                 return;
             }
-            eprintln!("{}", watched_site.rebuild(&changed));
+            crate::terminal::note(&format!("{}\n", watched_site.rebuild(&changed)));
         }
     });
 
     ready(&address);
-    eprintln!("serving {} at {address}/ (Ctrl-C to stop)", root.display());
+    // A full disk behind standard error ends the command; a closed pipe
+    // does not: the preview still serves.
+    crate::terminal::write_stderr(&format!(
+        "serving {} at {address}/ (Ctrl-C to stop)\n",
+        crate::terminal::escape(&crate::terminal::from_cwd(&root).to_string_lossy())
+    ))?;
     for request in server.incoming_requests() {
         let site = Arc::clone(&site);
         std::thread::spawn(move || answer(&site, request));
@@ -744,7 +758,7 @@ pub fn open_browser(url: &str) {
             return;
         }
     }
-    eprintln!("could not open a browser; visit {url}");
+    crate::terminal::note(&format!("could not open a browser; visit {url}\n"));
 }
 
 #[cfg(test)]

@@ -128,7 +128,9 @@ impl Site {
             config = config.with_base_url(url)?;
         }
         let response_schema = config.response_schema(root)?.map(Arc::new);
-        let (content, problems) = content::load_with(root, &config, opts.drafts, memo);
+        let (content, mut problems) = content::load_with(root, &config, opts.drafts, memo);
+        // Reported with the content's problems, so that one run shows both.
+        problems.extend(theme::static_problems(root));
         if content.errors.is_empty() && !problems.has_errors() {
             let drafts = if opts.drafts {
                 ""
@@ -493,10 +495,10 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
     );
     let saved = highlights.and(pages);
     if let Err(e) = saved {
-        eprintln!(
-            "warning: cannot save the build cache in {}: {e}",
+        crate::terminal::note(&format!(
+            "warning: cannot save the build cache in {}: {e}\n",
             cache_dir.display()
-        );
+        ));
     }
     report.stages.push(("save caches", saving.elapsed()));
     report.elapsed += saving.elapsed();

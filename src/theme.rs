@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::diagnostic::{display_path, Diagnostic, Diagnostics};
 use crate::Error;
 
 /// The folder of template overrides, under the site root.
@@ -60,24 +61,52 @@ impl Theme {
                 .static_files
                 .insert((*name).to_string(), bytes.to_vec());
         }
-        for (name, bytes) in read_tree(root, &root.join(TEMPLATES_DIR))? {
+        for (name, bytes) in read_tree(root, &root.join(TEMPLATES_DIR), true)? {
             let text = String::from_utf8(bytes)
                 .map_err(|_| Error::Usage(format!("{TEMPLATES_DIR}/{name} is not valid UTF-8")))?;
             theme.templates.insert(name, text);
         }
-        for (name, bytes) in read_tree(root, &root.join(STATIC_DIR))? {
+        for (name, bytes) in read_tree(root, &root.join(STATIC_DIR), false)? {
             theme.static_files.insert(name, bytes);
         }
         Ok(theme)
     }
 }
 
+/// The problems of the site's `static/` files: links out of the site,
+/// files that are not regular, files that cannot be opened. The site's
+/// load reports them beside the content's problems, so that one `check`
+/// shows all of them; [`Theme::load`] leaves such files out.
+pub fn static_problems(root: &Path) -> Vec<Diagnostic> {
+    let dir = root.join(STATIC_DIR);
+    let (files, mut problems) = crate::sources::walk(root, &dir, |_| true);
+    for path in files {
+        let opened = crate::sources::check_inside(root, &path).and_then(|_| {
+            std::fs::File::open(&path)
+                .map(drop)
+                .map_err(crate::sources::ReadError::Io)
+        });
+        if let Err(e) = opened {
+            problems.push(Diagnostic::error(
+                display_path(root, &path),
+                None,
+                1,
+                1,
+                e.rule(),
+                e.to_string(),
+            ));
+        }
+    }
+    problems
+}
+
 /// Every file under `dir` (none when it does not exist), keyed by its
 /// `/`-separated relative path; dotfiles and editor leftovers are skipped.
-/// A link out of the site or a file that is not regular is an error.
-fn read_tree(root: &Path, dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Error> {
+/// A link out of the site or a file that is not regular is an error when
+/// `strict`; otherwise it is left out ([`static_problems`] reports it).
+fn read_tree(root: &Path, dir: &Path, strict: bool) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let (files, problems) = crate::sources::walk(root, dir, |_| true);
-    let mut problems = crate::diagnostic::Diagnostics::from_iter(problems);
+    let mut problems = Diagnostics::from_iter(problems.into_iter().filter(|_| strict));
     let mut out = Vec::new();
     for path in files {
         let rel = path
@@ -89,8 +118,15 @@ fn read_tree(root: &Path, dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Error> {
             .join("/");
         match crate::sources::read(root, &path) {
             Ok(bytes) => out.push((rel, bytes)),
-            Err(e) => problems.push(crate::diagnostic::Diagnostic::error(
-                crate::diagnostic::display_path(root, &path),
+            // What `static_problems` reports (a link out of the site, a
+            // file that cannot be opened) is left out; a read that fails
+            // after the file opened is still an error.
+            Err(e)
+                if !strict
+                    && (!matches!(e, crate::sources::ReadError::Io(_))
+                        || std::fs::File::open(&path).is_err()) => {}
+            Err(e) => problems.push(Diagnostic::error(
+                display_path(root, &path),
                 None,
                 1,
                 1,

@@ -154,3 +154,88 @@ fn schema_describes_the_front_matter() {
     let bad = serde_json::json!({"code": "a b", "title": "A", "status": "401", "category": "Auth", "summary": "s"});
     assert!(!validator.is_valid(&bad));
 }
+
+#[test]
+fn new_refuses_values_that_would_fail_check() {
+    let site = fixture("check-base");
+    let root = site.path().to_str().unwrap();
+    let before = snapshot(site.path());
+    for (flag, value, needle) in [
+        ("--title", "", "--title is empty"),
+        ("--title", "   ", "--title is empty"),
+        ("--category", "", "--category is empty"),
+    ] {
+        let o = errdocs(&["new", "fine_code", "-r", root, flag, value]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{flag}: {}", stderr(&o));
+    }
+    assert_eq!(snapshot(site.path()), before, "nothing written");
+    // A title that is kept as written, odd characters and all, checks clean.
+    let o = errdocs(&[
+        "new",
+        "fine_code",
+        "-r",
+        root,
+        "--title",
+        "#1: \"quoted\" & more",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = errdocs(&["check", "-r", root]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn init_accepts_a_fresh_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir_all(docs.join(".git/objects")).unwrap();
+    std::fs::write(docs.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    let o = errdocs_in(dir.path(), &["init", "docs"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Paths as given, from the working directory.
+    assert!(
+        stderr(&o).contains("wrote docs/site.yaml\n"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(docs.join(".git/HEAD")).unwrap(),
+        "ref: refs/heads/main\n"
+    );
+    let o = errdocs(&["check", "-r", docs.to_str().unwrap(), "--deny-warnings"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Anything else beside `.git` still counts.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(other.join(".git")).unwrap();
+    std::fs::write(other.join("README.md"), "mine").unwrap();
+    let o = errdocs(&["init", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!other.join("site.yaml").exists());
+}
+
+#[test]
+fn explain_shows_control_characters_escaped() {
+    let site = fixture("check-base");
+    write(
+        site.path(),
+        "content/errors/evil.md",
+        "---\ncode: evil\ntitle: Evil\nstatus: 400\ncategory: Auth\nsummary: s\n---\n\nClears \u{1b}[2J the screen.\n\nBody \u{1b}]8;;https://x.test\u{7}link\u{1b}]8;;\u{7} and \u{9b}31m.\n\n```text\ncode \u{1b}[31m red\n```\n",
+    );
+    let root = site.path().to_str().unwrap();
+    let o = errdocs(&["explain", "evil", "-r", root]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(!out.contains(['\x1b', '\x07', '\u{9b}']), "{out:?}");
+    for shown in [
+        "Clears \\u{1b}[2J the screen",
+        "Body \\u{1b}]8;;https://x.test\\u{7}link\\u{1b}]8;;\\u{7} and \\u{9b}31m.",
+        "code \\u{1b}[31m red",
+    ] {
+        assert!(out.contains(shown), "{shown}: {out}");
+    }
+    // A former name that is asked for is echoed escaped too.
+    let o = errdocs(&["explain", "ev\u{1b}[2Jil", "-r", root]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains('\x1b'), "{:?}", stderr(&o));
+    assert!(stderr(&o).contains("ev\\u{1b}[2Jil"), "{}", stderr(&o));
+}

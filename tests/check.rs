@@ -24,11 +24,12 @@ fn site_with(cases: &[&str]) -> tempfile::TempDir {
     site
 }
 
-/// Runs `errdocs check --format json` and returns the exit code and the problems.
+/// Runs `errdocs check --format json` from the site root and returns the
+/// exit code and the problems.
 fn check_json(root: &Path, extra: &[&str]) -> (i32, Vec<Value>) {
     let mut args = vec!["check", "-r", root.to_str().unwrap(), "--format", "json"];
     args.extend_from_slice(extra);
-    let o = errdocs(&args);
+    let o = errdocs_in(root, &args);
     let stdout = String::from_utf8(o.stdout).unwrap();
     let problems: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{e}: {stdout} {}", stderr_text(&o.stderr)));
@@ -376,7 +377,7 @@ fn published_codes_never_vanish() {
 fn human_and_github_formats() {
     let site = site_with(&["wrong_type.md", "unknown_language.md"]);
     let root = site.path().to_str().unwrap();
-    let o = errdocs(&["check", "-r", root]);
+    let o = errdocs_in(site.path(), &["check", "-r", root]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
@@ -397,7 +398,7 @@ fn human_and_github_formats() {
     // Sorted by file.
     assert!(err.find("unknown_language.md").unwrap() < err.find("wrong_type.md").unwrap());
 
-    let o = errdocs(&["check", "-r", root, "--format", "github"]);
+    let o = errdocs_in(site.path(), &["check", "-r", root, "--format", "github"]);
     let out = String::from_utf8(o.stdout).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
@@ -518,4 +519,435 @@ fn build_runs_the_same_checks() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Runs `errdocs` from `cwd` with its standard output on a pipe whose
+/// reading end is closed before anything is written.
+fn with_closed_stdout(cwd: &Path, args: &[&str]) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_errdocs"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `errdocs` from `cwd` with its standard output on `/dev/full`.
+fn with_full_stdout(cwd: &Path, args: &[&str]) -> std::process::Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_errdocs"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_closed_pipe_ends_quietly_with_the_true_status() {
+    let clean = fixture("check-base");
+    let broken = site_with(&["json_syntax.md"]);
+    for (site, format, status) in [
+        (&clean, "json", 0),
+        (&clean, "github", 0),
+        (&broken, "json", 1),
+        (&broken, "github", 1),
+    ] {
+        let root = site.path().to_str().unwrap();
+        let o = with_closed_stdout(site.path(), &["check", "-r", root, "--format", format]);
+        assert_eq!(o.status.code(), Some(status), "{format}: {}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{format}: quiet");
+    }
+    let root = clean.path().to_str().unwrap();
+    for args in [
+        vec!["schema"],
+        vec!["export", "--format", "openapi", "-r", root],
+        vec!["explain", "good", "-r", root],
+    ] {
+        let o = with_closed_stdout(clean.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{args:?}: quiet");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_behind_standard_output_is_an_io_error() {
+    let site = site_with(&["json_syntax.md"]);
+    let root = site.path().to_str().unwrap();
+    for args in [
+        vec!["check", "-r", root, "--format", "json"],
+        vec!["check", "-r", root, "--format", "github"],
+        vec!["schema"],
+        vec!["explain", "good", "-r", root],
+    ] {
+        let o = with_full_stdout(site.path(), &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.contains("error: standard output: No space left on device"),
+            "{args:?}: {err}"
+        );
+    }
+    let clean = fixture("check-base");
+    let root = clean.path().to_str().unwrap();
+    let o = with_full_stdout(
+        clean.path(),
+        &["export", "--format", "problem-types", "-r", root],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("standard output"), "{}", stderr(&o));
+    // Standard error full too: nothing can be said, the status still tells.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_errdocs"))
+        .args(["check", "-r", root])
+        .stderr(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// The one problem of a JSON report.
+fn only(problems: &[Value]) -> &Value {
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    &problems[0]
+}
+
+#[test]
+fn every_error_comes_in_the_format_asked_for() {
+    let site = fixture("check-base");
+    let root = site.path();
+    // A template that does not compile: at its place.
+    write(root, "templates/error.html", "{% if %}\n");
+    let (exit, problems) = check_json(root, &[]);
+    assert_eq!(exit, 2);
+    let p = only(&problems);
+    assert_eq!(p["file"], "templates/error.html");
+    assert_eq!(
+        (p["line"].as_u64(), p["column"].as_u64()),
+        (Some(1), Some(7))
+    );
+    assert_eq!(p["rule"], "template");
+    assert_eq!(p["severity"], "error");
+    std::fs::remove_dir_all(root.join("templates")).unwrap();
+
+    // A file that cannot be read: I/O, at the file.
+    let (exit, problems) = check_json(root, &["--published", "missing.json"]);
+    assert_eq!(exit, 2);
+    let p = only(&problems);
+    assert_eq!(
+        (p["file"].as_str(), p["rule"].as_str()),
+        (Some("missing.json"), Some("io"))
+    );
+
+    // Bad usage belongs to no file.
+    write(root, "published.json", "[");
+    let (exit, problems) = check_json(root, &["--published", "published.json"]);
+    assert_eq!(exit, 2);
+    let p = only(&problems);
+    assert_eq!(p["file"], "");
+    assert_eq!(
+        (p["line"].as_u64(), p["column"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(p["rule"], "usage");
+    assert!(p["message"].as_str().unwrap().contains("not JSON"), "{p}");
+    let o = errdocs_in(
+        root,
+        &[
+            "check",
+            "--format",
+            "github",
+            "--published",
+            "published.json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.starts_with("::error title=usage::--published published.json: not JSON"),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1, "{out}");
+
+    // Settings: the file's own diagnostics, in JSON too.
+    write(
+        root,
+        "site.yaml",
+        "title: x\nhighlight:\n  ligth: InspiredGitHub\n",
+    );
+    let (exit, problems) = check_json(root, &[]);
+    assert_eq!(exit, 2);
+    let p = only(&problems);
+    assert_eq!(p["file"], "site.yaml");
+    assert_eq!(p["line"], 3);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_reported_in_json() {
+    use std::os::unix::ffi::OsStrExt;
+    let site = fixture("check-base");
+    let dir = site.path().join("content/errors");
+    std::fs::write(
+        dir.join(std::ffi::OsStr::from_bytes(b"bad\xff.md")),
+        "---\ncode: bad\n---\n",
+    )
+    .unwrap();
+    let (exit, problems) = check_json(site.path(), &[]);
+    assert_eq!(exit, 1);
+    let p = only(&problems);
+    assert_eq!(p["rule"], "file-name");
+    assert_eq!(p["file"], "content/errors/bad\u{fffd}.md");
+}
+
+#[test]
+fn paths_are_printed_from_the_working_directory() {
+    let top = tempfile::tempdir().unwrap();
+    let docs = top.path().join("docs");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check-base"),
+        &docs,
+    );
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad-inputs/json_syntax.md"),
+        docs.join("content/errors/json_syntax.md"),
+    )
+    .unwrap();
+    write(
+        top.path(),
+        "published.json",
+        "{\"errors\": [{\"code\": \"gone\"}]}",
+    );
+    let args = ["check", "-r", "docs", "--published", "published.json"];
+    let o = errdocs_in(top.path(), &[&args[..], &["--format", "github"]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let files: Vec<&str> = out
+        .lines()
+        .map(|l| l.split("file=").nth(1).unwrap().split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        ["docs/content/errors/json_syntax.md", "published.json"],
+        "{out}"
+    );
+
+    let o = errdocs_in(top.path(), &args);
+    let err = stderr(&o);
+    assert!(
+        err.contains("docs/content/errors/json_syntax.md:15:1: error:"),
+        "{err}"
+    );
+    assert!(err.contains("published.json:1:22: error:"), "{err}");
+
+    // From inside the site, with the root given as `..`.
+    let inner = docs.join("content");
+    let o = errdocs_in(&inner, &["check", "-r", "..", "--format", "json"]);
+    let problems: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        only(problems.as_array().unwrap())["file"],
+        "errors/json_syntax.md"
+    );
+
+    // From elsewhere: absolute.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = errdocs_in(
+        elsewhere.path(),
+        &["check", "-r", docs.to_str().unwrap(), "--format", "json"],
+    );
+    let problems: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let file = only(problems.as_array().unwrap())["file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(Path::new(&file), docs.join("content/errors/json_syntax.md"));
+}
+
+#[test]
+fn control_characters_from_content_are_shown_escaped() {
+    let site = fixture("check-base");
+    write(
+        site.path(),
+        "content/errors/evil.md",
+        "---\ncode: evil\ntitle: Evil\nstatus: 400\ncategory: Auth\nsummary: s\nrelated: [\"gone\\e]0;pwned\\a\\e[2J\\u009b\"]\n---\n",
+    );
+    let o = errdocs_in(site.path(), &["check", "-r", "."]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("related code `gone\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{9b}` does not exist"),
+        "{err}"
+    );
+    assert!(!err.contains(['\x1b', '\x07', '\u{9b}']), "{err:?}");
+    let o = errdocs_in(site.path(), &["check", "--format", "github"]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("gone\\u{1b}]0;pwned\\u{7}"), "{out}");
+    assert!(!out.contains(['\x1b', '\x07', '\u{9b}']), "{out:?}");
+    // JSON keeps the text, escaped as JSON: safe to print, exact to parse.
+    let o = errdocs_in(site.path(), &["check", "--format", "json"]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(!out.contains(['\x1b', '\x07', '\u{9b}']), "{out:?}");
+    let problems: Value = serde_json::from_str(&out).unwrap();
+    let related = problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["rule"] == "related")
+        .unwrap_or_else(|| panic!("{problems:#}"));
+    assert!(related["message"]
+        .as_str()
+        .unwrap()
+        .contains("gone\x1b]0;pwned\x07\x1b[2J\u{9b}"));
+}
+
+#[test]
+fn a_long_source_line_is_cut_around_the_column() {
+    let site = fixture("check-base");
+    let line = format!("{}[x](nowhere.md){}", "a".repeat(200_000), "b".repeat(1000));
+    write(
+        site.path(),
+        "content/errors/long.md",
+        &format!(
+            "---\ncode: long\ntitle: L\nstatus: 400\ncategory: Auth\nsummary: s\n---\n\n{line}\n"
+        ),
+    );
+    let o = errdocs_in(site.path(), &["check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("9 | "))
+        .unwrap_or_else(|| panic!("{err}"));
+    let shown = lines[at].strip_prefix("9 | ").unwrap();
+    assert!(shown.chars().count() <= 122, "{}", shown.len());
+    assert!(shown.starts_with('…') && shown.ends_with('…'), "{shown}");
+    let caret = lines[at + 1].strip_prefix("  | ").unwrap();
+    let col = caret.chars().count() - 1;
+    assert_eq!(caret.chars().last(), Some('^'));
+    assert_eq!(shown.chars().nth(col), Some('['), "{shown}\n{caret}");
+    assert!(err.len() < 2000, "{}", err.len());
+}
+
+#[test]
+fn github_annotations_escape_file_names() {
+    let site = fixture("check-base");
+    write(
+        site.path(),
+        "content/errors/a,b:c%\nd.md",
+        "---\ncode: odd\ntitle: O\nstatus: 40\ncategory: Auth\nsummary: s\n---\n",
+    );
+    let o = errdocs_in(site.path(), &["check", "--format", "github"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.starts_with(
+            "::error file=content/errors/a%2Cb%3Ac%25%0Ad.md,line=4,col=9,title=status::"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn published_entries_without_a_string_code_are_reported() {
+    let site = fixture("check-base");
+    write(
+        site.path(),
+        "published.json",
+        "{\n  \"errors\": [\n    { \"code\": \"good\" },\n    { \"code\": 42 },\n    { \"title\": \"x\" }\n  ]\n}\n",
+    );
+    let (exit, problems) = check_json(site.path(), &["--published", "published.json"]);
+    assert_eq!(exit, 1);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    for (p, line, what) in [
+        (&problems[0], 4, "not a string: 42"),
+        (&problems[1], 5, "has no `code`"),
+    ] {
+        assert_eq!(p["file"], "published.json");
+        assert_eq!(p["rule"], "published-code");
+        assert_eq!(
+            (p["line"].as_u64(), p["column"].as_u64()),
+            (Some(line), Some(5))
+        );
+        assert!(p["message"].as_str().unwrap().contains(what), "{p}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_static_file_is_reported_with_the_content() {
+    use std::os::unix::fs::PermissionsExt;
+    // A link to nothing cannot be read by anyone.
+    let site = site_with(&["json_syntax.md"]);
+    std::fs::create_dir_all(site.path().join("static")).unwrap();
+    std::os::unix::fs::symlink("/nowhere/at/all", site.path().join("static/gone.css")).unwrap();
+    let (exit, problems) = check_json(site.path(), &[]);
+    assert_eq!(exit, 1);
+    let found: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| (p["file"].as_str().unwrap(), p["rule"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("content/errors/json_syntax.md", "json"),
+            ("static/gone.css", "io")
+        ],
+        "{problems:#?}"
+    );
+    let o = errdocs_in(site.path(), &["build"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("static/gone.css:1:1: error:"),
+        "{}",
+        stderr(&o)
+    );
+
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        // Permissions deny nothing to root.
+        return;
+    }
+    let site = site_with(&["json_syntax.md"]);
+    write(site.path(), "static/secret.css", "a{}");
+    let secret = site.path().join("static/secret.css");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let (exit, problems) = check_json(site.path(), &[]);
+    assert_eq!(exit, 1);
+    let found: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| (p["file"].as_str().unwrap(), p["rule"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("content/errors/json_syntax.md", "json"),
+            ("static/secret.css", "io")
+        ],
+        "{problems:#?}"
+    );
+    let o = errdocs_in(site.path(), &["build"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("static/secret.css:1:1: error:"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
 }

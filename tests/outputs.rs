@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{build, errdocs, fixture, page, select, stderr, write};
+use common::{build, errdocs, errdocs_in, fixture, page, select, stderr, write};
 use pulldown_cmark::{Event, Parser, Tag};
 
 /// The basic fixture plus a replacement code, so every lifecycle field is used.
@@ -352,7 +352,7 @@ fn a_bad_replacement_or_since_is_reported_at_its_line() {
     )
     .unwrap();
     let root = site.path().to_str().unwrap();
-    let o = errdocs(&["check", "-r", root, "--format", "json"]);
+    let o = errdocs_in(site.path(), &["check", "-r", root, "--format", "json"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let find = |rule: &str| {

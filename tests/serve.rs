@@ -780,3 +780,45 @@ fn a_saved_page_is_served_before_the_site_is_checked_and_reloads_once() {
     let catalog = get(s.port, "/reference/errors/").text();
     assert!(catalog.contains("Key absent"));
 }
+
+#[test]
+fn port_zero_serves_on_the_port_the_system_gave() {
+    let site = fixture("basic");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_errdocs"))
+        .args(["serve", "-r", site.path().to_str().unwrap(), "--port", "0"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut server = Server {
+        child,
+        port: 0,
+        log: rx,
+    };
+    let line = wait_for_line(&server, "serving ");
+    let port: u16 = line
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert_ne!(port, 0, "{line}");
+    server.port = port;
+    let page = get(server.port, "/reference/errors/key_missing/");
+    assert_eq!(page.status, 200);
+    let doc = scraper::Html::parse_document(&page.text());
+    let canonical = select(&doc, "link[rel=canonical]");
+    assert_eq!(canonical.len(), 1);
+    assert_eq!(
+        canonical[0].value().attr("href"),
+        Some(format!("http://127.0.0.1:{port}/reference/errors/key_missing/").as_str())
+    );
+}

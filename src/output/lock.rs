@@ -57,10 +57,10 @@ impl Lock {
                 } else {
                     format!(" (pid {holder})")
                 };
-                eprintln!(
-                    "waiting for another errdocs process{by} to finish with {what} (lock {})",
+                crate::terminal::note(&format!(
+                    "waiting for another errdocs process{by} to finish with {what} (lock {})\n",
                     path.display()
-                );
+                ));
                 file.lock().map_err(|e| Error::io(path, e))?;
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),

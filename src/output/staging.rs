@@ -175,10 +175,10 @@ fn remove_leftovers(target: &Path) {
             || is_empty_dir(&path);
         if marked {
             if let Err(e) = remove_ours(&path) {
-                eprintln!(
-                    "warning: cannot remove {}, left by a stopped build: {e}",
+                crate::terminal::note(&format!(
+                    "warning: cannot remove {}, left by a stopped build: {e}\n",
                     path.display()
-                );
+                ));
             }
         }
     }
@@ -624,10 +624,10 @@ impl Staging {
                 if produced.contains_key(r) || self.unchanged_since_written(r, entry.path()) {
                     continue;
                 }
-                eprintln!(
-                    "warning: kept {}: errdocs wrote it, this build no longer does, and it was changed since",
+                crate::terminal::note(&format!(
+                    "warning: kept {}: errdocs wrote it, this build no longer does, and it was changed since\n",
                     entry.path().display()
-                );
+                ));
             }
             let in_the_way = rel
                 .as_deref()

@@ -47,6 +47,17 @@ pub fn errdocs(args: &[&str]) -> Output {
         .expect("run errdocs")
 }
 
+/// Runs the `errdocs` binary with `args` from the working directory `cwd`,
+/// from which it prints every path.
+pub fn errdocs_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_errdocs"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run errdocs")
+}
+
 /// Standard error as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
