@@ -63,6 +63,21 @@ impl Default for ResponseConfig {
     }
 }
 
+/// What to do with links, images and raw HTML in bodies that can run
+/// script (`javascript:`, `vbscript:` and `data:` URLs, `<script>`,
+/// `<iframe>`, `<object>`, `<embed>`, `on…=` attributes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnsafeHtml {
+    /// Publish them as written, with a warning.
+    #[default]
+    Allow,
+    /// Leave them out of the pages, with a warning.
+    Strip,
+    /// Refuse them: each is an error.
+    Refuse,
+}
+
 /// `site.yaml` as written; see [`SiteConfig`] for the resolved settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -76,6 +91,7 @@ struct RawConfig {
     highlight: HighlightConfig,
     response: ResponseConfig,
     edit_url: Option<String>,
+    unsafe_html: UnsafeHtml,
     extra: serde_yaml::Value,
 }
 
@@ -100,6 +116,7 @@ impl Default for RawConfig {
             highlight: HighlightConfig::default(),
             response: ResponseConfig::default(),
             edit_url: None,
+            unsafe_html: UnsafeHtml::Allow,
             extra: serde_yaml::Value::Mapping(Default::default()),
         }
     }
@@ -129,6 +146,8 @@ pub struct SiteConfig {
     /// Prefix of "Edit this page" links, ending in `/`; a page's link is
     /// this plus its file's path from the site root.
     pub edit_url: Option<String>,
+    /// What to do with what in bodies can run script.
+    pub unsafe_html: UnsafeHtml,
     /// Free data for templates.
     pub extra: serde_json::Value,
     /// The base URL that `doc_url` in example responses must use: the one in
@@ -409,6 +428,7 @@ fn resolve(raw: RawConfig, shown: &Path, text: &str) -> Result<SiteConfig, Error
         highlight: raw.highlight,
         response: raw.response,
         edit_url,
+        unsafe_html: raw.unsafe_html,
         extra,
     })
 }
