@@ -223,6 +223,8 @@ struct Renderer<'a, 'c> {
     finished: bool,
     /// For each open link or image: whether its tags are left out.
     stripped: Vec<bool>,
+    /// How many `unsafe-html` problems were found.
+    unsafe_reports: usize,
     ids: IdSet,
     section: Section,
     in_card_group: bool,
@@ -246,6 +248,7 @@ pub fn render(source: &SourceFile, ctx: &RenderContext<'_>) -> RenderedBody {
         first_block: true,
         finished: false,
         stripped: Vec::new(),
+        unsafe_reports: 0,
         ids: IdSet::new(),
         section: Section::None,
         in_card_group: false,
@@ -866,8 +869,10 @@ impl<'a> Renderer<'a, '_> {
 /// Bodies longer than this many bytes get a `file-size` warning.
 pub const WARN_BODY_BYTES: usize = 1 << 20;
 
-/// At most this many `control-character` warnings per file.
-const MAX_CONTROL_WARNINGS: usize = 20;
+/// At most this many `control-character` or `unsafe-html` problems are
+/// reported per file: each holds its source line, so a long line of many
+/// would cost memory quadratic in its length.
+const MAX_REPORTS: usize = 20;
 
 impl<'a> Renderer<'a, '_> {
     /// The checks on the body as a whole: its size and its control characters.
@@ -888,7 +893,7 @@ impl<'a> Renderer<'a, '_> {
             ));
         }
         for (n, (offset, c)) in control_chars(body).enumerate() {
-            if n == MAX_CONTROL_WARNINGS {
+            if n == MAX_REPORTS {
                 break;
             }
             self.result.diagnostics.push(self.source.warning_at(
@@ -961,14 +966,17 @@ impl<'a> Renderer<'a, '_> {
             ),
             UnsafeHtml::Refuse => (Severity::Error, " (`unsafe_html: refuse`)", false),
         };
-        let (line, col) = self.source.body_position(offset);
-        self.result.diagnostics.push(self.source.diagnostic(
-            severity,
-            line,
-            col,
-            "unsafe-html",
-            format!("{what}{then}"),
-        ));
+        self.unsafe_reports += 1;
+        if self.unsafe_reports <= MAX_REPORTS {
+            let (line, col) = self.source.body_position(offset);
+            self.result.diagnostics.push(self.source.diagnostic(
+                severity,
+                line,
+                col,
+                "unsafe-html",
+                format!("{what}{then}"),
+            ));
+        }
         strip
     }
 }
