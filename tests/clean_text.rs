@@ -267,13 +267,16 @@ fn unsafe_html_refuse_makes_them_errors_for_check_and_build() {
 
 #[test]
 fn unsafe_html_strip_keeps_it_out_of_every_page() {
-    let s = site(&[
-        ("content/errors/x.md", &page_text("X", UNSAFE)),
-        (
-            "site.yaml",
-            "title: T\nbase_url: https://x.test\ncategories: [Auth]\nunsafe_html: strip\n",
-        ),
-    ]);
+    let s = site(&[("content/errors/x.md", &page_text("X", UNSAFE))]);
+    // A build with the default first: switching the setting must not reuse
+    // pages (or bodies) of that build.
+    let o = build(s.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    write(
+        s.path(),
+        "site.yaml",
+        "title: Check fixture\nbase_url: https://x.test\ncategories: [Auth]\nunsafe_html: strip\n",
+    );
     let (code, rows) = check(s.path(), &[]);
     assert_eq!((code, rows.len()), (0, 4), "{rows:?}");
     let o = build(s.path());
