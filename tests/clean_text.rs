@@ -20,9 +20,11 @@ fn site(files: &[(&str, &str)]) -> tempfile::TempDir {
     site
 }
 
-/// `check --format json` with `extra` arguments: exit code and
-/// (file, line, column, severity, rule) of each problem.
-fn check(root: &Path, extra: &[&str]) -> (i32, Vec<(String, u64, u64, String, String)>) {
+/// One problem: file, line, column, severity, rule.
+type Row = (String, u64, u64, String, String);
+
+/// `check --format json` with `extra` arguments: exit code and problems.
+fn check(root: &Path, extra: &[&str]) -> (i32, Vec<Row>) {
     let mut args = vec!["check", "-r", root.to_str().unwrap(), "--format", "json"];
     args.extend_from_slice(extra);
     let o = errdocs(&args);
