@@ -185,6 +185,30 @@ impl SiteConfig {
 
     /// Parses settings from `text`; `shown` names the file in diagnostics.
     pub fn parse(shown: &Path, text: &str) -> Result<Self, Error> {
+        // The title and the rest land in every page and in the feed.
+        if let Some((offset, c)) = crate::markdown::control_chars(text).next() {
+            let line = text[..offset].matches('\n').count() + 1;
+            let col = text[..offset]
+                .rsplit('\n')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .count()
+                + 1;
+            return Err(Error::Settings(Diagnostics::from_iter([
+                Diagnostic::error(
+                    shown,
+                    Some(text),
+                    line,
+                    col,
+                    "control-character",
+                    format!(
+                    "site.yaml holds the control character U+{:04X}, which is not text; delete it",
+                    u32::from(c)
+                ),
+                ),
+            ])));
+        }
         let raw: RawConfig = if text.trim().is_empty() {
             RawConfig::default()
         } else {
@@ -514,6 +538,35 @@ mod tests {
         };
         let lines: Vec<_> = ds.iter().map(|d| d.line).collect();
         assert_eq!(lines, vec![1, 3]);
+    }
+
+    #[test]
+    fn a_control_character_is_a_settings_error_at_its_place() {
+        let err = SiteConfig::parse(Path::new("site.yaml"), "title: x\nlanguage: e\u{1b}n\n")
+            .unwrap_err();
+        let Error::Settings(ds) = err else {
+            panic!("expected settings error")
+        };
+        let d = ds.iter().next().unwrap();
+        assert_eq!((d.line, d.column, d.rule), (2, 12, "control-character"));
+    }
+
+    #[test]
+    fn unsafe_html_modes() {
+        for (text, mode) in [
+            ("", UnsafeHtml::Allow),
+            ("unsafe_html: strip\n", UnsafeHtml::Strip),
+            ("unsafe_html: refuse\n", UnsafeHtml::Refuse),
+        ] {
+            let c = SiteConfig::parse(Path::new("site.yaml"), text).unwrap();
+            assert_eq!(c.unsafe_html, mode);
+        }
+        // The mode is part of what the build caches hash (the serialised settings).
+        let strip = SiteConfig::parse(Path::new("site.yaml"), "unsafe_html: strip\n").unwrap();
+        assert_ne!(
+            serde_json::to_string(&strip).unwrap(),
+            serde_json::to_string(&SiteConfig::default()).unwrap()
+        );
     }
 
     #[test]
