@@ -63,6 +63,21 @@ impl Default for ResponseConfig {
     }
 }
 
+/// What to do with links, images and raw HTML in bodies that can run
+/// script (`javascript:`, `vbscript:` and `data:` URLs, `<script>`,
+/// `<iframe>`, `<object>`, `<embed>`, `on…=` attributes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnsafeHtml {
+    /// Publish them as written, with a warning.
+    #[default]
+    Allow,
+    /// Leave them out of the pages, with a warning.
+    Strip,
+    /// Refuse them: each is an error.
+    Refuse,
+}
+
 /// `site.yaml` as written; see [`SiteConfig`] for the resolved settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -76,6 +91,7 @@ struct RawConfig {
     highlight: HighlightConfig,
     response: ResponseConfig,
     edit_url: Option<String>,
+    unsafe_html: UnsafeHtml,
     extra: serde_yaml::Value,
 }
 
@@ -100,6 +116,7 @@ impl Default for RawConfig {
             highlight: HighlightConfig::default(),
             response: ResponseConfig::default(),
             edit_url: None,
+            unsafe_html: UnsafeHtml::Allow,
             extra: serde_yaml::Value::Mapping(Default::default()),
         }
     }
@@ -129,6 +146,8 @@ pub struct SiteConfig {
     /// Prefix of "Edit this page" links, ending in `/`; a page's link is
     /// this plus its file's path from the site root.
     pub edit_url: Option<String>,
+    /// What to do with what in bodies can run script.
+    pub unsafe_html: UnsafeHtml,
     /// Free data for templates.
     pub extra: serde_json::Value,
     /// The base URL that `doc_url` in example responses must use: the one in
@@ -166,6 +185,30 @@ impl SiteConfig {
 
     /// Parses settings from `text`; `shown` names the file in diagnostics.
     pub fn parse(shown: &Path, text: &str) -> Result<Self, Error> {
+        // The title and the rest land in every page and in the feed.
+        if let Some((offset, c)) = crate::markdown::control_chars(text).next() {
+            let line = text[..offset].matches('\n').count() + 1;
+            let col = text[..offset]
+                .rsplit('\n')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .count()
+                + 1;
+            return Err(Error::Settings(Diagnostics::from_iter([
+                Diagnostic::error(
+                    shown,
+                    Some(text),
+                    line,
+                    col,
+                    "control-character",
+                    format!(
+                    "site.yaml holds the control character U+{:04X}, which is not text; delete it",
+                    u32::from(c)
+                ),
+                ),
+            ])));
+        }
         let raw: RawConfig = if text.trim().is_empty() {
             RawConfig::default()
         } else {
@@ -409,6 +452,7 @@ fn resolve(raw: RawConfig, shown: &Path, text: &str) -> Result<SiteConfig, Error
         highlight: raw.highlight,
         response: raw.response,
         edit_url,
+        unsafe_html: raw.unsafe_html,
         extra,
     })
 }
@@ -494,6 +538,35 @@ mod tests {
         };
         let lines: Vec<_> = ds.iter().map(|d| d.line).collect();
         assert_eq!(lines, vec![1, 3]);
+    }
+
+    #[test]
+    fn a_control_character_is_a_settings_error_at_its_place() {
+        let err = SiteConfig::parse(Path::new("site.yaml"), "title: x\nlanguage: e\u{1b}n\n")
+            .unwrap_err();
+        let Error::Settings(ds) = err else {
+            panic!("expected settings error")
+        };
+        let d = ds.iter().next().unwrap();
+        assert_eq!((d.line, d.column, d.rule), (2, 12, "control-character"));
+    }
+
+    #[test]
+    fn unsafe_html_modes() {
+        for (text, mode) in [
+            ("", UnsafeHtml::Allow),
+            ("unsafe_html: strip\n", UnsafeHtml::Strip),
+            ("unsafe_html: refuse\n", UnsafeHtml::Refuse),
+        ] {
+            let c = SiteConfig::parse(Path::new("site.yaml"), text).unwrap();
+            assert_eq!(c.unsafe_html, mode);
+        }
+        // The mode is part of what the build caches hash (the serialised settings).
+        let strip = SiteConfig::parse(Path::new("site.yaml"), "unsafe_html: strip\n").unwrap();
+        assert_ne!(
+            serde_json::to_string(&strip).unwrap(),
+            serde_json::to_string(&SiteConfig::default()).unwrap()
+        );
     }
 
     #[test]

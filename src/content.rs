@@ -16,6 +16,13 @@ pub const CONTENT_DIR: &str = "content";
 /// The folder of error files, under `content/`.
 pub const ERRORS_DIR: &str = "errors";
 
+/// Markdown files larger than this many bytes are refused (a page worth
+/// reading is far smaller, and rendering costs a multiple of the size).
+pub const MAX_FILE_BYTES: usize = 8 << 20;
+
+/// Front matter larger than this many bytes is refused unparsed.
+pub const MAX_FRONT_MATTER_BYTES: usize = 64 << 10;
+
 /// One Markdown file as read from disk.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
@@ -381,11 +388,41 @@ pub fn content_path(root: &Path, path: &Path) -> String {
 }
 
 fn read_source(root: &Path, path: &Path) -> Result<(SourceFile, Option<String>), Diagnostic> {
+    use std::io::Read as _;
     let shown = crate::diagnostic::display_path(root, path);
     let content_path = content_path(root, path);
-    let bytes = crate::sources::read(root, path)
-        .map_err(|e| Diagnostic::error(&shown, None, 1, 1, e.rule(), e.to_string()))?;
+    let read_error = |e: crate::sources::ReadError| {
+        Diagnostic::error(&shown, None, 1, 1, e.rule(), e.to_string())
+    };
+    let meta = crate::sources::check_inside(root, path).map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(read_error(crate::sources::ReadError::NotAFile));
+    }
+    // A file too large is refused before it is read, and one that grows
+    // while it is read is not read past the limit.
+    let too_large = |len: u64| len > MAX_FILE_BYTES as u64;
+    if too_large(meta.len()) {
+        return Err(too_large_error(&shown));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| read_error(e.into()))?;
     source_from_bytes(shown, content_path, &bytes)
+}
+
+fn too_large_error(shown: &Path) -> Diagnostic {
+    Diagnostic::error(
+        shown,
+        None,
+        1,
+        1,
+        "file-size",
+        format!(
+            "the file is larger than {} MiB, the most errdocs reads; split it into several pages",
+            MAX_FILE_BYTES >> 20
+        ),
+    )
 }
 
 /// Decodes a file and splits its front matter from its body.
@@ -394,6 +431,9 @@ pub fn source_from_bytes(
     content_path: String,
     bytes: &[u8],
 ) -> Result<(SourceFile, Option<String>), Diagnostic> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_large_error(&shown));
+    }
     let text = decode_text(&shown, bytes)?;
     let split = split_front_matter(&text).map_err(|(line, msg)| {
         Diagnostic::error(&shown, Some(&text), line, 1, "front-matter", msg)
@@ -444,9 +484,10 @@ fn error_page(source: SourceFile, yaml: Option<String>) -> Result<ErrorPage, Vec
             "no front matter: an error file starts with a `---` line, then code, title, status, category and summary",
         )]);
     };
+    raw_controls(&source)?;
     let meta: ErrorMeta =
         yaml::from_str(&yaml, 1).map_err(|e| vec![e.at(&source.shown, &source.text)])?;
-    let mut problems = Vec::new();
+    let mut problems = escaped_controls(&source, &yaml);
     if !is_valid_code(&meta.code) {
         problems.push(source.error_at_key(
             "code",
@@ -495,8 +536,16 @@ fn error_page(source: SourceFile, yaml: Option<String>) -> Result<ErrorPage, Vec
 
 fn load_guide(root: &Path, path: &Path) -> Result<GuidePage, Vec<Diagnostic>> {
     let (source, yaml) = read_source(root, path).map_err(|d| vec![d])?;
-    let meta: PageMeta = match yaml {
-        Some(y) => yaml::from_str(&y, 1).map_err(|e| vec![e.at(&source.shown, &source.text)])?,
+    let meta: PageMeta = match &yaml {
+        Some(y) => {
+            raw_controls(&source)?;
+            let meta = yaml::from_str(y, 1).map_err(|e| vec![e.at(&source.shown, &source.text)])?;
+            let problems = escaped_controls(&source, y);
+            if !problems.is_empty() {
+                return Err(problems);
+            }
+            meta
+        }
         None => PageMeta::default(),
     };
     let rel = source.content_path.trim_end_matches(".md");
@@ -512,12 +561,95 @@ fn load_guide(root: &Path, path: &Path) -> Result<GuidePage, Vec<Diagnostic>> {
             let stem = rel.rsplit('/').next().unwrap_or(rel);
             stem.replace(['-', '_'], " ")
         });
+    // A heading or file name may hold control characters (the body's are
+    // warnings); the title goes into HTML and XML, which forbid them.
+    let title = crate::markdown::replace_controls(title);
     Ok(GuidePage {
         meta,
         title,
         rel_url,
         source,
     })
+}
+
+/// Front matter over [`MAX_FRONT_MATTER_BYTES`] is an error; so is each
+/// control character written as it is in the front matter, at its position: they are not text, and XML (the feed) forbids
+/// most of them.
+fn raw_controls(source: &SourceFile) -> Result<(), Vec<Diagnostic>> {
+    let front = &source.text[..source.body_start];
+    // Checked before parsing, which costs a multiple of the size.
+    if front.len() > MAX_FRONT_MATTER_BYTES {
+        return Err(vec![source.diagnostic(
+            Severity::Error,
+            1,
+            1,
+            "front-matter",
+            format!(
+                "the front matter is larger than {} KiB, the most errdocs parses; move long text into the body",
+                MAX_FRONT_MATTER_BYTES >> 10
+            ),
+        )]);
+    }
+    let problems: Vec<Diagnostic> = crate::markdown::control_chars(front)
+        .take(20)
+        .map(|(offset, c)| {
+            let (l, col) = source.lines.position(&source.text, offset);
+            source.diagnostic(
+                Severity::Error,
+                l,
+                col,
+                "control-character",
+                format!(
+                    "the front matter holds the control character U+{:04X}, which is not text (text pasted from a PDF or a terminal often does); delete it",
+                    u32::from(c)
+                ),
+            )
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// Control characters that YAML escapes (`"\v"`, `"\x1b"`, `"\u0000"`,
+/// `"\N"`) put into front-matter values, each an error at its key.
+fn escaped_controls(source: &SourceFile, yaml: &str) -> Vec<Diagnostic> {
+    use serde_yaml::Value;
+    // Only double-quoted scalars have escapes.
+    if !yaml.contains('\\') {
+        return Vec::new();
+    }
+    fn find(value: &Value) -> Option<char> {
+        let control = |s: &str| s.chars().find(|&c| crate::markdown::is_control(c));
+        match value {
+            Value::String(s) => control(s),
+            Value::Sequence(items) => items.iter().find_map(find),
+            Value::Mapping(map) => map.iter().find_map(|(k, v)| find(k).or_else(|| find(v))),
+            Value::Tagged(t) => find(&t.value),
+            _ => None,
+        }
+    }
+    // The typed parse of the same text succeeded, so this one does too.
+    let Ok(Value::Mapping(fields)) = yaml::from_str::<Value>(yaml, 1) else {
+        return Vec::new();
+    };
+    fields
+        .iter()
+        .filter_map(|(key, value)| {
+            let c = find(key).or_else(|| find(value))?;
+            let key = key.as_str().unwrap_or_default();
+            Some(source.error_at_key(
+                key,
+                "control-character",
+                format!(
+                    "`{key}` holds the control character U+{:04X} (from an escape), which is not text; remove the escape",
+                    u32::from(c)
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// The text of a leading `# ` heading.

@@ -314,6 +314,8 @@ pub fn page_markdown(
     };
     let yaml = front.to_yaml();
     let body = absolute_links(page.source.body(), &page.source.content_path, config, links);
+    // As on the page: NUL (and every other control) becomes U+FFFD.
+    let body = crate::markdown::replace_controls(body);
     format!(
         "---\n{yaml}---\n\n{}",
         body.trim_start_matches(['\r', '\n'])
@@ -456,7 +458,9 @@ fn absolute_links(
 /// by category with its title, summary and the URL of its Markdown.
 pub fn llms_txt(content: &Content, summaries: &[ErrorSummary], config: &SiteConfig) -> String {
     let groups = crate::render::group_by_category(summaries, config);
-    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line = |s: &str| {
+        crate::markdown::replace_controls(s.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
     let mut out = format!(
         "# {}\n\n> The error codes of this API, {} in all: what each means, why it happens and how to recover. Every code's page is also published as Markdown, linked below.\n\n",
         one_line(&config.title),
@@ -497,7 +501,7 @@ pub fn llms_txt(content: &Content, summaries: &[ErrorSummary], config: &SiteConf
             let mut line = format!(
                 "- [{}]({})",
                 one_line(&g.title).replace(['[', ']'], ""),
-                config.absolute_url(&g.rel_url)
+                config.absolute_url(&encode_path(&g.rel_url))
             );
             if let Some(d) = &g.meta.description {
                 line.push_str(&format!(": {}", one_line(d)));
@@ -572,7 +576,7 @@ pub fn atom_feed(summaries: &[ErrorSummary], config: &SiteConfig) -> String {
             .then_with(|| a.e.code.cmp(&b.e.code))
     });
     let feed_url = config.absolute_url(&feed_rel(config));
-    let x = escape_html;
+    let x = escape_xml;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     out.push_str(&format!(
         "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{}\">\n",
@@ -620,6 +624,42 @@ pub fn atom_feed(summaries: &[ErrorSummary], config: &SiteConfig) -> String {
         out.push_str("  </entry>\n");
     }
     out.push_str("</feed>\n");
+    out
+}
+
+/// Escapes text for XML content and attributes, with each character XML
+/// 1.0 forbids (C0 controls but tab and line breaks, U+FFFE, U+FFFF)
+/// replaced by U+FFFD: whatever the text, the document stays well-formed.
+pub fn escape_xml(text: &str) -> String {
+    escape_html(&xml_chars(text))
+}
+
+/// `text` with the characters XML 1.0 forbids replaced by U+FFFD.
+pub fn xml_chars(text: &str) -> std::borrow::Cow<'_, str> {
+    let forbidden = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    };
+    if !text.chars().any(forbidden) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| if forbidden(c) { '\u{FFFD}' } else { c })
+        .collect::<String>()
+        .into()
+}
+
+/// A site-relative path percent-encoded for a URL: everything but
+/// unreserved characters and `/` (a guide `with space & amp.md` is
+/// `with%20space%20%26%20amp/`).
+pub fn encode_path(rel: &str) -> String {
+    let mut out = String::with_capacity(rel.len());
+    for b in rel.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
     out
 }
 
@@ -895,6 +935,27 @@ mod tests {
              [root](https://d.test/docs/guides/g/), [img](https://d.test/docs/reference/errors/x/img/p.png \"P\"), [ext](https://e.test/a.md),\n\
              [ref][r] and `[not](a link.md)`.\n\n[r]: <https://d.test/docs/reference/errors/y/>\n"
         );
+    }
+
+    #[test]
+    fn xml_text_never_holds_what_xml_forbids() {
+        assert_eq!(
+            escape_xml("a\u{b}b\0<\u{FFFF}\tc"),
+            "a\u{FFFD}b\u{FFFD}&lt;\u{FFFD}\tc"
+        );
+        assert!(matches!(
+            xml_chars("plain é"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn paths_are_percent_encoded() {
+        assert_eq!(
+            encode_path("guides/with space & amp/"),
+            "guides/with%20space%20%26%20amp/"
+        );
+        assert_eq!(encode_path("a/é%/"), "a/%C3%A9%25/");
     }
 
     #[test]

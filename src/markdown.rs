@@ -4,7 +4,7 @@
 //! pulldown-cmark parses the body; this module rewrites its event stream
 //! and records what the checks need (headings, local links, problems).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::ops::Range;
 
@@ -13,7 +13,7 @@ use pulldown_cmark::{
     TagEnd,
 };
 
-use crate::config::SiteConfig;
+use crate::config::{SiteConfig, UnsafeHtml};
 use crate::content::{resolve_relative, SourceFile};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::highlight::{self, escape_html};
@@ -208,10 +208,27 @@ enum Section {
     Card { titled: bool },
 }
 
+/// The parser's events with their source ranges, one at a time.
+type Events<'a> = std::iter::Peekable<pulldown_cmark::OffsetIter<'a>>;
+
 struct Renderer<'a, 'c> {
     source: &'a SourceFile,
     ctx: &'a RenderContext<'c>,
-    out: Vec<Event<'a>>,
+    /// Events still to come from the parser. The body is rendered as it is
+    /// parsed, so that memory stays a small multiple of the body's size.
+    events: Events<'a>,
+    /// Rewritten events ready for the HTML writer.
+    queue: VecDeque<Event<'a>>,
+    /// How many blocks and inlines are open.
+    depth: usize,
+    /// No block has ended yet (a leading `#` heading may be dropped).
+    first_block: bool,
+    /// The parser is done and the last section closed.
+    finished: bool,
+    /// For each open link or image: whether its tags are left out.
+    stripped: Vec<bool>,
+    /// How many `unsafe-html` problems were found.
+    unsafe_reports: usize,
     ids: IdSet,
     section: Section,
     in_card_group: bool,
@@ -226,13 +243,18 @@ struct Renderer<'a, 'c> {
 /// Renders the body of `source`.
 pub fn render(source: &SourceFile, ctx: &RenderContext<'_>) -> RenderedBody {
     let body = source.body();
-    let events: Vec<(Event<'_>, Range<usize>)> = Parser::new_ext(body, options())
-        .into_offset_iter()
-        .collect();
     let mut r = Renderer {
         source,
         ctx,
-        out: Vec::with_capacity(events.len() + 16),
+        events: Parser::new_ext(body, options())
+            .into_offset_iter()
+            .peekable(),
+        queue: VecDeque::new(),
+        depth: 0,
+        first_block: true,
+        finished: false,
+        stripped: Vec::new(),
+        unsafe_reports: 0,
         ids: IdSet::new(),
         section: Section::None,
         in_card_group: false,
@@ -241,7 +263,10 @@ pub fn render(source: &SourceFile, ctx: &RenderContext<'_>) -> RenderedBody {
         result: RenderedBody::default(),
         example_named: false,
     };
-    r.run(events);
+    r.file_checks();
+    let mut html_out = String::with_capacity(body.len() + body.len() / 2);
+    pulldown_cmark::html::push_html(&mut html_out, std::iter::from_fn(|| r.next_event()));
+    r.result.html = replace_controls(html_out);
     r.result
 }
 
@@ -250,87 +275,201 @@ fn html<'a>(s: String) -> Event<'a> {
 }
 
 impl<'a> Renderer<'a, '_> {
-    fn run(&mut self, events: Vec<(Event<'a>, Range<usize>)>) {
-        let mut depth = 0usize;
-        let mut i = 0;
-        let mut first_block = true;
-        while i < events.len() {
-            let (ev, range) = &events[i];
-            match ev {
-                Event::Start(Tag::Heading { level, .. }) => {
-                    let end = find_end(&events, i);
-                    let level = *level;
-                    let inner = &events[i + 1..end];
-                    let skip = first_block && level == HeadingLevel::H1 && self.ctx.skip_leading_h1;
-                    if !skip {
-                        self.heading(level, inner, depth == 0, range.start);
-                    }
-                    i = end + 1;
-                    first_block = false;
-                    continue;
-                }
-                Event::Start(Tag::CodeBlock(_)) => {
-                    i = self.code_group(&events, i);
-                    first_block = false;
-                    continue;
-                }
-                Event::Start(Tag::BlockQuote(Some(kind))) => {
-                    depth += 1;
-                    let (class, label) = alert_kind(*kind);
-                    self.out.push(html(format!(
-                        "<div class=\"callout callout-{class}\" role=\"note\">\n<p class=\"callout-title\">{label}</p>\n"
-                    )));
-                }
-                Event::End(TagEnd::BlockQuote(Some(_))) => {
-                    depth -= 1;
-                    self.out.push(html("</div>\n".into()));
-                }
-                Event::Start(Tag::Table(_)) => {
-                    depth += 1;
-                    self.out.push(html("<div class=\"table-wrap\">\n".into()));
-                    self.out.push(ev.clone());
-                }
-                Event::End(TagEnd::Table) => {
-                    depth -= 1;
-                    self.out.push(ev.clone());
-                    self.out.push(html("</div>\n".into()));
-                }
-                Event::Start(Tag::Link {
-                    link_type,
-                    dest_url,
-                    title,
-                    id,
-                }) => {
-                    depth += 1;
-                    let dest = self.link(*link_type, dest_url, range.start);
-                    self.out.push(Event::Start(Tag::Link {
-                        link_type: *link_type,
-                        dest_url: dest,
-                        title: title.clone(),
-                        id: id.clone(),
-                    }));
-                }
-                Event::Start(_) => {
-                    depth += 1;
-                    self.out.push(ev.clone());
-                }
-                Event::End(_) => {
-                    depth = depth.saturating_sub(1);
-                    self.out.push(ev.clone());
-                }
-                _ => self.out.push(ev.clone()),
+    /// The next event for the HTML writer.
+    fn next_event(&mut self) -> Option<Event<'a>> {
+        loop {
+            if let Some(e) = self.queue.pop_front() {
+                return Some(e);
             }
-            if depth == 0 {
-                first_block = false;
+            match self.events.next() {
+                Some((ev, range)) => self.step(ev, range),
+                None if !self.finished => {
+                    self.finished = true;
+                    self.close_section(false);
+                }
+                None => return None,
             }
-            i += 1;
         }
-        self.close_section(false);
-        let mut html_out = String::with_capacity(self.source.body().len() * 2);
-        pulldown_cmark::html::push_html(&mut html_out, self.out.drain(..));
-        self.result.html = html_out;
     }
 
+    /// The events after an opening tag up to its closing tag, which is
+    /// consumed too.
+    fn take_to_end(&mut self) -> Vec<(Event<'a>, Range<usize>)> {
+        let mut depth = 1usize;
+        let mut inner = Vec::new();
+        for (e, r) in self.events.by_ref() {
+            match &e {
+                Event::Start(_) => depth += 1,
+                Event::End(_) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            inner.push((e, r));
+        }
+        inner
+    }
+
+    /// Rewrites one event of the parser into the queue.
+    fn step(&mut self, ev: Event<'a>, range: Range<usize>) {
+        match ev {
+            Event::Start(Tag::Heading { level, .. }) => {
+                let inner = self.take_to_end();
+                let inner = self.guard_inline(inner);
+                let skip =
+                    self.first_block && level == HeadingLevel::H1 && self.ctx.skip_leading_h1;
+                if !skip {
+                    self.heading(level, &inner, self.depth == 0, range.start);
+                }
+                self.first_block = false;
+                return;
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
+                self.code_group(kind, range);
+                self.first_block = false;
+                return;
+            }
+            Event::Start(Tag::BlockQuote(Some(kind))) => {
+                self.depth += 1;
+                let (class, label) = alert_kind(kind);
+                self.queue.push_back(html(format!(
+                    "<div class=\"callout callout-{class}\" role=\"note\">\n<p class=\"callout-title\">{label}</p>\n"
+                )));
+            }
+            Event::End(TagEnd::BlockQuote(Some(_))) => {
+                self.depth = self.depth.saturating_sub(1);
+                self.queue.push_back(html("</div>\n".into()));
+            }
+            Event::Start(Tag::Table(_)) => {
+                self.depth += 1;
+                self.queue
+                    .push_back(html("<div class=\"table-wrap\">\n".into()));
+                self.queue.push_back(ev);
+            }
+            Event::End(TagEnd::Table) => {
+                self.depth = self.depth.saturating_sub(1);
+                self.queue.push_back(ev);
+                self.queue.push_back(html("</div>\n".into()));
+            }
+            Event::Start(Tag::HtmlBlock) => {
+                let inner = self.take_to_end();
+                let block = self.guard_html_block(inner);
+                self.queue.push_back(Event::Start(Tag::HtmlBlock));
+                self.queue.push_back(Event::Html(block));
+                self.queue.push_back(Event::End(TagEnd::HtmlBlock));
+            }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                self.depth += 1;
+                if self.guard_url(&dest_url, range.start, "link") {
+                    self.stripped.push(true);
+                } else {
+                    self.stripped.push(false);
+                    let dest = self.link(link_type, &dest_url, range.start);
+                    self.queue.push_back(Event::Start(Tag::Link {
+                        link_type,
+                        dest_url: dest,
+                        title,
+                        id,
+                    }));
+                }
+            }
+            Event::Start(Tag::Image { ref dest_url, .. }) => {
+                self.depth += 1;
+                let strip = self.guard_url(dest_url, range.start, "image");
+                self.stripped.push(strip);
+                if !strip {
+                    self.queue.push_back(ev);
+                }
+            }
+            Event::End(TagEnd::Link | TagEnd::Image) => {
+                self.depth = self.depth.saturating_sub(1);
+                if !self.stripped.pop().unwrap_or(false) {
+                    self.queue.push_back(ev);
+                }
+            }
+            Event::InlineHtml(raw) | Event::Html(raw) => {
+                let guarded = self.guard_html(raw, &[(0, range.start)]);
+                self.queue.push_back(Event::InlineHtml(guarded));
+            }
+            Event::Start(_) => {
+                self.depth += 1;
+                self.queue.push_back(ev);
+            }
+            Event::End(_) => {
+                self.depth = self.depth.saturating_sub(1);
+                self.queue.push_back(ev);
+            }
+            _ => self.queue.push_back(ev),
+        }
+        if self.depth == 0 {
+            self.first_block = false;
+        }
+    }
+
+    /// Checks (and with `unsafe_html: strip`, removes) unsafe links, images
+    /// and raw HTML among the inline events of a heading.
+    fn guard_inline(
+        &mut self,
+        inner: Vec<(Event<'a>, Range<usize>)>,
+    ) -> Vec<(Event<'a>, Range<usize>)> {
+        let mut out = Vec::with_capacity(inner.len());
+        let mut stripped = Vec::new();
+        for (e, r) in inner {
+            match e {
+                Event::Start(Tag::Link { ref dest_url, .. }) => {
+                    let strip = self.guard_url(dest_url, r.start, "link");
+                    stripped.push(strip);
+                    if !strip {
+                        out.push((e, r));
+                    }
+                }
+                Event::Start(Tag::Image { ref dest_url, .. }) => {
+                    let strip = self.guard_url(dest_url, r.start, "image");
+                    stripped.push(strip);
+                    if !strip {
+                        out.push((e, r));
+                    }
+                }
+                Event::End(TagEnd::Link | TagEnd::Image) => {
+                    if !stripped.pop().unwrap_or(false) {
+                        out.push((e, r));
+                    }
+                }
+                Event::InlineHtml(raw) => {
+                    let guarded = self.guard_html(raw, &[(0, r.start)]);
+                    out.push((Event::InlineHtml(guarded), r));
+                }
+                _ => out.push((e, r)),
+            }
+        }
+        out
+    }
+
+    /// The raw HTML of a block, in one piece, checked.
+    fn guard_html_block(&mut self, inner: Vec<(Event<'a>, Range<usize>)>) -> CowStr<'a> {
+        let mut text = String::new();
+        // Where each piece starts in `text` and in the body: the pieces
+        // are lines, without the markers of the containers around them.
+        let mut pieces = Vec::new();
+        for (e, r) in &inner {
+            if let Event::Html(t) | Event::Text(t) = e {
+                pieces.push((text.len(), r.start));
+                text.push_str(t);
+            }
+        }
+        self.guard_html(CowStr::from(text), &pieces)
+    }
+}
+
+impl<'a> Renderer<'a, '_> {
     fn close_section(&mut self, next_is_card: bool) {
         if self.section == (Section::Card { titled: false }) {
             if let Some((offset, label)) = self.card.take() {
@@ -344,10 +483,10 @@ impl<'a> Renderer<'a, '_> {
             }
         }
         if self.section != Section::None {
-            self.out.push(html("</section>\n".into()));
+            self.queue.push_back(html("</section>\n".into()));
         }
         if self.in_card_group && !next_is_card {
-            self.out.push(html("</div>\n".into()));
+            self.queue.push_back(html("</div>\n".into()));
             self.in_card_group = false;
         }
         self.section = Section::None;
@@ -391,11 +530,11 @@ impl<'a> Renderer<'a, '_> {
             match audience {
                 Some(a) => {
                     if !self.in_card_group {
-                        self.out
-                            .push(html("<div class=\"audience-cards\">\n".into()));
+                        self.queue
+                            .push_back(html("<div class=\"audience-cards\">\n".into()));
                         self.in_card_group = true;
                     }
-                    self.out.push(html(format!(
+                    self.queue.push_back(html(format!(
                         "<section class=\"audience-card\" data-audience=\"{}\" aria-labelledby=\"{id}\">\n",
                         escape_html(&a.id)
                     )));
@@ -405,7 +544,7 @@ impl<'a> Renderer<'a, '_> {
                     class = " class=\"card-eyebrow\"";
                 }
                 None => {
-                    self.out.push(html(format!(
+                    self.queue.push_back(html(format!(
                         "<section class=\"doc-section\" aria-labelledby=\"{id}\">\n"
                     )));
                     self.section = Section::Plain;
@@ -418,33 +557,33 @@ impl<'a> Renderer<'a, '_> {
             self.section = Section::Card { titled: true };
             class = " class=\"card-title\"";
         }
-        self.out.push(html(format!(
+        self.queue.push_back(html(format!(
             "<h{n} id=\"{id}\"{class}>{inner_html} {permalink}</h{n}>\n"
         )));
         self.result.headings.push(Heading {
             level: n,
             id,
-            text: text.trim().to_string(),
+            text: replace_controls(text.trim().to_string()),
         });
     }
 
-    /// Renders the code block at `start` and any fenced blocks right after
-    /// it as one group; returns the index after the group.
-    fn code_group(&mut self, events: &[(Event<'a>, Range<usize>)], start: usize) -> usize {
+    /// Renders the code block just opened (of `kind`, at `range`) and any
+    /// fenced blocks right after it as one group.
+    fn code_group(&mut self, kind: CodeBlockKind<'a>, range: Range<usize>) {
         let mut blocks = Vec::new();
-        let mut i = start;
-        while let (Event::Start(Tag::CodeBlock(kind)), range) = &events[i] {
-            let end = find_end(events, i);
+        let (mut kind, mut range) = (kind, range);
+        loop {
+            let inner = self.take_to_end();
             let mut code = String::new();
             let mut offset = None;
-            for (e, r) in &events[i + 1..end] {
+            for (e, r) in &inner {
                 if let Event::Text(t) = e {
                     offset.get_or_insert(r.start);
                     code.push_str(t);
                 }
             }
             let fenced = matches!(kind, CodeBlockKind::Fenced(_));
-            let (lang, title) = match kind {
+            let (lang, title) = match &kind {
                 CodeBlockKind::Fenced(info) => parse_info(info),
                 CodeBlockKind::Indented => (String::new(), None),
             };
@@ -458,19 +597,21 @@ impl<'a> Renderer<'a, '_> {
             };
             self.check_code(&block);
             blocks.push(block);
-            i = end + 1;
             let next_fenced = matches!(
-                events.get(i),
+                self.events.peek(),
                 Some((Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_))), _))
             );
             if !(fenced && next_fenced) {
                 break;
             }
+            match self.events.next() {
+                Some((Event::Start(Tag::CodeBlock(k)), r)) => (kind, range) = (k, r),
+                _ => break,
+            }
         }
         let out = self.group_html(&blocks);
-        self.out.push(html(out));
+        self.queue.push_back(html(out));
         self.result.code_blocks.extend(blocks);
-        i
     }
 
     fn block_html(&self, b: &CodeBlock) -> String {
@@ -748,21 +889,367 @@ impl<'a> Renderer<'a, '_> {
     }
 }
 
-fn find_end(events: &[(Event<'_>, Range<usize>)], start: usize) -> usize {
-    let mut depth = 0usize;
-    for (i, (e, _)) in events.iter().enumerate().skip(start) {
-        match e {
-            Event::Start(_) => depth += 1,
-            Event::End(_) => {
-                depth -= 1;
-                if depth == 0 {
-                    return i;
-                }
+/// Bodies longer than this many bytes get a `file-size` warning.
+pub const WARN_BODY_BYTES: usize = 1 << 20;
+
+/// At most this many `control-character` or `unsafe-html` problems are
+/// reported per file: each holds its source line, so a long line of many
+/// would cost memory quadratic in its length.
+const MAX_REPORTS: usize = 20;
+
+impl<'a> Renderer<'a, '_> {
+    /// The checks on the body as a whole: its size and its control characters.
+    fn file_checks(&mut self) {
+        let body = self.source.body();
+        if self.source.text.len() > WARN_BODY_BYTES {
+            self.result.diagnostics.push(self.source.diagnostic(
+                Severity::Warning,
+                1,
+                1,
+                "file-size",
+                format!(
+                    "the file is {} KiB; pages over {} KiB are slow to build and to read (split it), and files over {} KiB are refused",
+                    self.source.text.len() / 1024,
+                    WARN_BODY_BYTES / 1024,
+                    crate::content::MAX_FILE_BYTES / 1024
+                ),
+            ));
+        }
+        for (n, (offset, c)) in control_chars(body).enumerate() {
+            if n == MAX_REPORTS {
+                break;
             }
-            _ => {}
+            self.result.diagnostics.push(self.source.warning_at(
+                offset,
+                "control-character",
+                format!(
+                    "the control character U+{:04X} is not text; the page shows U+FFFD (\u{FFFD}) in its place (delete it, or write it as an escape in code)",
+                    u32::from(c)
+                ),
+            ));
         }
     }
-    events.len() - 1
+
+    /// Reports a `javascript:`, `vbscript:` or `data:` destination of a link
+    /// or image at `offset`; true when `unsafe_html: strip` drops its tags.
+    fn guard_url(&mut self, dest: &str, offset: usize, what: &str) -> bool {
+        let Some(scheme) = unsafe_scheme(dest) else {
+            return false;
+        };
+        self.unsafe_found(
+            offset,
+            format!("this {what} goes to a `{scheme}` URL, which can run script in the reader's browser"),
+        )
+    }
+
+    /// Reports what in raw HTML can run script; with `unsafe_html: strip`,
+    /// the HTML without it. `pieces` maps offsets in `raw` to offsets in
+    /// the body: (start in `raw`, start in the body) of each piece.
+    fn guard_html(&mut self, raw: CowStr<'a>, pieces: &[(usize, usize)]) -> CowStr<'a> {
+        let findings = scan_html(&raw);
+        if findings.is_empty() {
+            return raw;
+        }
+        for f in findings.iter().filter(|f| f.report) {
+            let n = pieces.partition_point(|(at, _)| *at <= f.range.start);
+            let offset = n
+                .checked_sub(1)
+                .map_or(0, |n| pieces[n].1 + (f.range.start - pieces[n].0));
+            self.unsafe_found(offset, f.what.clone());
+        }
+        // Stray end tags of such elements go too, without a word.
+        if self.ctx.config.unsafe_html != UnsafeHtml::Strip {
+            return raw;
+        }
+        let mut out = String::with_capacity(raw.len());
+        let mut pos = 0;
+        for f in &findings {
+            if f.range.start >= pos {
+                out.push_str(&raw[pos..f.range.start]);
+                pos = f.range.end;
+            }
+        }
+        out.push_str(&raw[pos.min(raw.len())..]);
+        CowStr::from(out)
+    }
+
+    /// Reports unsafe HTML at `offset` as `unsafe_html` says; true when it
+    /// is to be left out of the page.
+    fn unsafe_found(&mut self, offset: usize, what: String) -> bool {
+        let (severity, then, strip) = match self.ctx.config.unsafe_html {
+            UnsafeHtml::Allow => (
+                Severity::Warning,
+                "; it is published as written (set `unsafe_html: strip` or `refuse` in site.yaml to keep it out)",
+                false,
+            ),
+            UnsafeHtml::Strip => (
+                Severity::Warning,
+                "; it is left out of the page (`unsafe_html: strip`)",
+                true,
+            ),
+            UnsafeHtml::Refuse => (Severity::Error, " (`unsafe_html: refuse`)", false),
+        };
+        self.unsafe_reports += 1;
+        if self.unsafe_reports <= MAX_REPORTS {
+            let (line, col) = self.source.body_position(offset);
+            self.result.diagnostics.push(self.source.diagnostic(
+                severity,
+                line,
+                col,
+                "unsafe-html",
+                format!("{what}{then}"),
+            ));
+        }
+        strip
+    }
+}
+
+/// True for the characters that are not text: C0 controls but tab, line
+/// feed and carriage return; DEL; C1 controls.
+pub fn is_control(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || ('\u{7f}'..='\u{9f}').contains(&c)
+}
+
+/// The byte offsets and characters of `text`'s control characters.
+pub fn control_chars(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    // Most text has none: one pass over the bytes says so without decoding.
+    // 0xC2 leads U+0080–U+00BF, where the C1 controls are.
+    let any = text
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f || b == 0xc2);
+    text.char_indices()
+        .take(if any { usize::MAX } else { 0 })
+        .filter(|&(_, c)| is_control(c))
+}
+
+/// `text` with each control character (see [`is_control`]) replaced by
+/// U+FFFD, as CommonMark does with NUL: HTML and XML forbid them.
+pub fn replace_controls(text: String) -> String {
+    if control_chars(&text).next().is_none() {
+        return text;
+    }
+    text.chars()
+        .map(|c| if is_control(c) { '\u{FFFD}' } else { c })
+        .collect()
+}
+
+/// The scheme of a URL that runs script or carries a document of its own
+/// (`javascript:`, `vbscript:`, `data:`), read as browsers do: ignoring
+/// case, leading spaces and controls, and tabs and line breaks anywhere.
+pub fn unsafe_scheme(url: &str) -> Option<&'static str> {
+    let lower: String = url
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .take(11)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ["javascript:", "vbscript:", "data:"]
+        .into_iter()
+        .find(|s| lower.starts_with(s))
+}
+
+/// Something in raw HTML that can run script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HtmlFinding {
+    /// What to cut out to make it safe.
+    range: Range<usize>,
+    /// What it is, for the diagnostic.
+    what: String,
+    /// False for what is cut out without a word (the end tag of a
+    /// reported element).
+    report: bool,
+}
+
+/// Elements whose only purpose in a page body is to run or embed code.
+const UNSAFE_ELEMENTS: &[&str] = &["script", "iframe", "object", "embed"];
+
+/// Attributes that hold a URL.
+const URL_ATTRIBUTES: &[&str] = &[
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "xlink:href",
+    "poster",
+    "data",
+    "background",
+];
+
+/// Finds `<script>`, `<iframe>`, `<object>`, `<embed>`, `on…=` event
+/// handlers and script URLs in attributes, in order.
+fn scan_html(html: &str) -> Vec<HtmlFinding> {
+    let b = html.as_bytes();
+    let len = b.len();
+    let mut found = Vec::new();
+    let mut unclosed: Vec<String> = Vec::new();
+    let mut i = 0;
+    while let Some(p) = html[i..].find('<').map(|p| p + i) {
+        let mut j = p + 1;
+        if html[j..].starts_with("!--") {
+            i = html[j..].find("-->").map_or(len, |k| j + k + 3);
+            continue;
+        }
+        let closing = b.get(j) == Some(&b'/');
+        j += usize::from(closing);
+        let name_start = j;
+        while j < len && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'-' | b':')) {
+            j += 1;
+        }
+        if j == name_start || !b[name_start].is_ascii_alphabetic() {
+            i = p + 1;
+            continue;
+        }
+        let name = html[name_start..j].to_ascii_lowercase();
+        let mut attrs = Vec::new();
+        loop {
+            while j < len && (b[j].is_ascii_whitespace() || b[j] == b'/') {
+                j += 1;
+            }
+            if j >= len {
+                break;
+            }
+            if b[j] == b'>' {
+                j += 1;
+                break;
+            }
+            let attr_start = j;
+            while j < len && !b[j].is_ascii_whitespace() && !matches!(b[j], b'=' | b'>' | b'/') {
+                j += 1;
+            }
+            if j == attr_start {
+                j += 1;
+                continue;
+            }
+            let attr_name = html[attr_start..j].to_ascii_lowercase();
+            let mut k = j;
+            while k < len && b[k].is_ascii_whitespace() {
+                k += 1;
+            }
+            let mut value = "";
+            if k < len && b[k] == b'=' {
+                k += 1;
+                while k < len && b[k].is_ascii_whitespace() {
+                    k += 1;
+                }
+                if k < len && matches!(b[k], b'"' | b'\'') {
+                    let quote = b[k] as char;
+                    let end = html[k + 1..].find(quote).map_or(len, |e| k + 1 + e);
+                    value = &html[k + 1..end];
+                    k = (end + 1).min(len);
+                } else {
+                    let start = k;
+                    while k < len && !b[k].is_ascii_whitespace() && b[k] != b'>' {
+                        k += 1;
+                    }
+                    value = &html[start..k];
+                }
+                j = k;
+            }
+            attrs.push((attr_start..j, attr_name, value));
+        }
+        let tag_end = j;
+        if UNSAFE_ELEMENTS.contains(&name.as_str()) {
+            let mut end = tag_end;
+            // The element goes with its content, up to its end tag. A name
+            // without one ahead is not looked for again (that would be
+            // quadratic in the number of such tags).
+            if !closing && name != "embed" && !unclosed.contains(&name) {
+                match find_end_tag(html, tag_end, &name) {
+                    Some(e) => end = e,
+                    None => unclosed.push(name.clone()),
+                }
+            }
+            found.push(HtmlFinding {
+                range: p..end,
+                what: format!("raw `<{name}>` in the body runs or embeds code from anywhere"),
+                report: !closing,
+            });
+            i = end.max(p + 1);
+            continue;
+        }
+        for (range, attr, value) in attrs {
+            let handler = attr.len() > 2 && attr.starts_with("on");
+            let url = URL_ATTRIBUTES
+                .contains(&attr.as_str())
+                .then(|| unsafe_scheme(&decode_entities(value)))
+                .flatten();
+            let what = if handler {
+                format!("the `{attr}` attribute of `<{name}>` runs script")
+            } else if let Some(scheme) = url {
+                format!("the `{attr}` of `<{name}>` is a `{scheme}` URL, which can run script")
+            } else {
+                continue;
+            };
+            found.push(HtmlFinding {
+                range,
+                what,
+                report: true,
+            });
+        }
+        i = tag_end.max(p + 1);
+    }
+    found
+}
+
+/// The end of the first `</name…>` tag at or after `from`, ignoring case.
+fn find_end_tag(html: &str, from: usize, name: &str) -> Option<usize> {
+    let b = html.as_bytes();
+    let mut at = from;
+    while let Some(k) = html[at..].find("</") {
+        let s = at + k + 2;
+        if b.len() >= s + name.len() && b[s..s + name.len()].eq_ignore_ascii_case(name.as_bytes()) {
+            return Some(html[s..].find('>').map_or(html.len(), |g| s + g + 1));
+        }
+        at = s;
+    }
+    None
+}
+
+/// The start of an attribute value with character references decoded, as
+/// far as a URL scheme goes (`jav&#x61;script&colon;`).
+fn decode_entities(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while out.len() < 32 {
+        let Some(c) = rest.chars().next() else { break };
+        if c != '&' {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let body = &rest[1..];
+        let end = body
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '#')
+            .unwrap_or(body.len());
+        let name = &body[..end];
+        let decoded = if let Some(num) = name.strip_prefix('#') {
+            match num.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                None => num.parse().ok(),
+            }
+            .and_then(char::from_u32)
+        } else {
+            match name {
+                "colon" => Some(':'),
+                "Tab" => Some('\t'),
+                "NewLine" => Some('\n'),
+                _ => None,
+            }
+        };
+        match decoded {
+            Some(d) => {
+                out.push(d);
+                let semi = usize::from(body[end..].starts_with(';'));
+                rest = &body[end + semi..];
+            }
+            None => {
+                out.push('&');
+                rest = body;
+            }
+        }
+    }
+    out
 }
 
 fn alert_kind(kind: BlockQuoteKind) -> (&'static str, &'static str) {
@@ -823,7 +1310,14 @@ mod tests {
     }
 
     fn render_body(body: &str) -> RenderedBody {
-        let config = SiteConfig::default();
+        render_with(body, UnsafeHtml::Allow)
+    }
+
+    fn render_with(body: &str, unsafe_html: UnsafeHtml) -> RenderedBody {
+        let config = SiteConfig {
+            unsafe_html,
+            ..SiteConfig::default()
+        };
         let mut links = HashMap::new();
         links.insert("errors/b.md".to_string(), "reference/errors/b/".to_string());
         let ctx = RenderContext {
@@ -944,6 +1438,105 @@ mod tests {
     fn details_pass_through() {
         let r = render_body("<details><summary>Learn more</summary>\n\nInside.\n\n</details>\n");
         assert!(r.html.contains("<details><summary>Learn more</summary>"));
+    }
+
+    const UNSAFE: &str = "[a](jav&#x61;script:alert(1)) [b]( <\tVBScript:x>) ![c](DATA:text/html,x)\n\
+        [ok](https://e.test/) <img src=x onerror=\"alert(1)\"> <a href=\"&#106;avascript&colon;x\">d</a>\n\n\
+        <script>\nalert(1)\n</script>\n\n<div>\n<iframe src=\"https://e.test\"></iframe>\n</div>\n\n## T <embed src=x>\n";
+
+    fn unsafe_rows(r: &RenderedBody) -> Vec<(usize, usize, Severity)> {
+        r.diagnostics
+            .iter()
+            .filter(|d| d.rule == "unsafe-html")
+            .map(|d| (d.line, d.column, d.severity))
+            .collect()
+    }
+
+    #[test]
+    fn script_urls_and_raw_html_that_runs_script_are_reported_where_they_are() {
+        let r = render_with(UNSAFE, UnsafeHtml::Allow);
+        let at: Vec<_> = unsafe_rows(&r).iter().map(|&(l, c, _)| (l, c)).collect();
+        assert_eq!(
+            at,
+            [
+                (1, 1),
+                (1, 31),
+                (1, 51),
+                (2, 34),
+                (2, 57),
+                (4, 1),
+                (9, 1),
+                (12, 6)
+            ],
+            "{:#?}",
+            r.diagnostics
+        );
+        assert!(unsafe_rows(&r).iter().all(|d| d.2 == Severity::Warning));
+        // Allowed: published as written.
+        assert!(
+            r.html.contains("<script>") && r.html.contains("onerror"),
+            "{}",
+            r.html
+        );
+        let refused = render_with(UNSAFE, UnsafeHtml::Refuse);
+        assert_eq!(unsafe_rows(&refused).len(), 8);
+        assert!(unsafe_rows(&refused).iter().all(|d| d.2 == Severity::Error));
+    }
+
+    #[test]
+    fn strip_leaves_the_text_and_drops_what_runs_script() {
+        let r = render_with(UNSAFE, UnsafeHtml::Strip);
+        let lower = r.html.to_ascii_lowercase();
+        for gone in [
+            "script",
+            "onerror",
+            "iframe",
+            "embed",
+            "data:",
+            "&#106;",
+            "alert(1)\n",
+        ] {
+            assert!(!lower.contains(gone), "`{gone}` in {}", r.html);
+        }
+        assert!(
+            r.html
+                .contains("<p>a b c\n<a href=\"https://e.test/\">ok</a>"),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.html.contains("<a >d</a>") || r.html.contains("<a>d</a>"),
+            "{}",
+            r.html
+        );
+        assert!(r.html.contains("<div>\n\n</div>"), "{}", r.html);
+    }
+
+    #[test]
+    fn safe_html_and_links_pass_quietly() {
+        let r = render_body("<details open><summary>x</summary>\n\n[a](https://e.test/data:x) [b](b.md) <span title=\"onclick=x\">s</span> ![i](data.png)\n\n</details>\n");
+        assert_eq!(unsafe_rows(&r), []);
+    }
+
+    #[test]
+    fn control_characters_become_replacement_characters_with_a_warning() {
+        let r = render_body("# T\u{1}\n\na\0b \u{1b}[31m\n\n```text\nx\u{7f}\u{85}\n```\n");
+        for c in ['\0', '\u{1}', '\u{1b}', '\u{7f}', '\u{85}'] {
+            assert!(!r.html.contains(c), "{c:?} in {}", r.html);
+        }
+        // The heading's shows twice: as text and in its permalink's label.
+        assert_eq!(r.html.matches('\u{FFFD}').count(), 6, "{}", r.html);
+        let at: Vec<_> = r
+            .diagnostics
+            .iter()
+            .filter(|d| d.rule == "control-character")
+            .map(|d| (d.line, d.column, d.severity))
+            .collect();
+        assert_eq!(
+            at,
+            [(1, 4), (3, 2), (3, 5), (6, 2), (6, 3)].map(|(l, c)| (l, c, Severity::Warning))
+        );
+        assert_eq!(r.headings[0].text, "T\u{FFFD}");
     }
 
     #[test]

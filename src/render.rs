@@ -943,9 +943,14 @@ impl<'a> PageRenderer<'a> {
     /// `sitemap.xml` over the given site-relative paths.
     pub fn sitemap(&self, rels: &[String]) -> Result<String, Error> {
         let mut vars = Vars::default();
-        let urls: Vec<String> = rels.iter().map(|r| self.config.absolute_url(r)).collect();
+        let urls: Vec<String> = rels
+            .iter()
+            .map(|r| self.config.absolute_url(&crate::export::encode_path(r)))
+            .collect();
         vars.insert("urls", &urls);
-        self.templates.render("sitemap.xml", vars)
+        // Whatever a template override prints, the sitemap stays XML.
+        let xml = self.templates.render("sitemap.xml", vars)?;
+        Ok(crate::export::xml_chars(&xml).into_owned())
     }
 }
 

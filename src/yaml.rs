@@ -35,9 +35,23 @@ impl YamlError {
     }
 }
 
+/// The deepest nesting of collections that YAML text may have: the parser
+/// takes time quadratic in depth, so deeper text is refused unparsed.
+pub const MAX_DEPTH: usize = 32;
+
 /// Parses `yaml` into `T`. `line_offset` is the number of file lines
-/// before the YAML text.
+/// before the YAML text. Text nested deeper than [`MAX_DEPTH`] is refused
+/// before parsing.
 pub fn from_str<T: DeserializeOwned>(yaml: &str, line_offset: usize) -> Result<T, YamlError> {
+    if let Some((line, column)) = too_deep(yaml) {
+        return Err(YamlError {
+            line: line + line_offset,
+            column,
+            message: format!(
+                "the YAML is nested more than {MAX_DEPTH} levels deep here, more than errdocs parses"
+            ),
+        });
+    }
     // An empty block is an empty mapping, so that missing keys are named.
     let source = if yaml.trim().is_empty() { "{}" } else { yaml };
     serde_yaml::from_str(source).map_err(|e| {
@@ -51,6 +65,103 @@ pub fn from_str<T: DeserializeOwned>(yaml: &str, line_offset: usize) -> Result<T
             message: friendly_message(&e.to_string()),
         }
     })
+}
+
+/// The 1-based line and column where `yaml` first nests deeper than
+/// [`MAX_DEPTH`], counting block indentation, `- ` sequence entries on
+/// one line and flow `[`/`{`. It errs on the side of depth: quotes and
+/// block scalars are skipped, plain text is not read as flow.
+fn too_deep(yaml: &str) -> Option<(usize, usize)> {
+    let mut block: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    // The quote of a scalar that runs on past its line, if any.
+    let mut quote: Option<u8> = None;
+    // The indentation of a line that opened a block scalar (`|`, `>`).
+    let mut literal: Option<usize> = None;
+    for (n, line) in yaml.split('\n').enumerate() {
+        let b = line.as_bytes();
+        let indent = b.iter().take_while(|&&c| c == b' ').count();
+        let blank = b[indent..].iter().all(|c| c.is_ascii_whitespace());
+        if let Some(at) = literal {
+            if blank || indent > at {
+                continue;
+            }
+            literal = None;
+        }
+        if quote.is_none() && flow == 0 && !blank && b[indent] != b'#' {
+            // Block structure: each `- ` on the line opens a level.
+            let mut cols = vec![indent];
+            let mut i = indent;
+            while b.get(i) == Some(&b'-') && matches!(b.get(i + 1), Some(b' ' | b'\t')) {
+                i += 2;
+                while matches!(b.get(i), Some(b' ' | b'\t')) {
+                    i += 1;
+                }
+                cols.push(i);
+            }
+            for col in cols {
+                while block.last().is_some_and(|&top| top > col) {
+                    block.pop();
+                }
+                if block.last().is_none_or(|&top| top < col) {
+                    block.push(col);
+                }
+                if block.len() > MAX_DEPTH {
+                    return Some((n + 1, line[..col.min(line.len())].chars().count() + 1));
+                }
+            }
+        }
+        // Flow collections and quotes, which may span lines.
+        let mut prev = b' ';
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if let Some(q) = quote {
+                if c == b'\\' && q == b'"' {
+                    i += 2;
+                    continue;
+                }
+                if c == q {
+                    if q == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    quote = None;
+                    prev = c;
+                }
+                i += 1;
+                continue;
+            }
+            let token_start =
+                matches!(prev, b' ' | b'\t' | b'[' | b'{' | b',' | b':' | b'-' | b'?');
+            match c {
+                b'#' if matches!(prev, b' ' | b'\t') => break,
+                b'"' | b'\'' if token_start => quote = Some(c),
+                b'[' | b'{' if token_start || flow > 0 => {
+                    flow += 1;
+                    if block.len() + flow > MAX_DEPTH {
+                        return Some((n + 1, line[..i].chars().count() + 1));
+                    }
+                }
+                b']' | b'}' if flow > 0 => flow -= 1,
+                b'|' | b'>' if token_start && flow == 0 => {
+                    let rest = line[i + 1..].trim_start_matches([
+                        '+', '-', '1', '2', '3', '4', '5', '6', '7', '8', '9',
+                    ]);
+                    if rest.trim().is_empty() || rest.trim_start().starts_with('#') {
+                        literal = Some(indent);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            if !matches!(c, b' ' | b'\t') || prev != b' ' {
+                prev = c;
+            }
+            i += 1;
+        }
+    }
+    None
 }
 
 /// Rewrites serde_yaml's messages for people who write docs, not Rust.
@@ -190,6 +301,37 @@ mod tests {
             ));
         }
         assert!(from_str::<serde_yaml::Value>(&y, 0).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        for (deep, at) in [
+            ("a: ".to_string() + &"[".repeat(100_000), (1, 35)),
+            ("a: ".to_string() + &"{x: ".repeat(40), (1, 128)),
+            ("- ".repeat(40) + "x", (1, 65)),
+            (
+                (0..40)
+                    .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+                    .collect(),
+                (33, 33),
+            ),
+        ] {
+            let started = std::time::Instant::now();
+            let e = from_str::<serde_yaml::Value>(&deep, 1).unwrap_err();
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+            assert_eq!((e.line - 1, e.column), at, "{}", &deep[..40]);
+            assert!(e.message.contains("nested more than 32"), "{}", e.message);
+        }
+        // Brackets in plain text, quotes and block scalars are not nesting.
+        let fine = format!(
+            "title: a [b {{c\nq: \"[[[[[{}\"\nd: |\n{}\nlist: [[1, 2], {{a: [3]}}]\n",
+            "[".repeat(50),
+            (0..40)
+                .map(|i| format!("  {}x", " ".repeat(i)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert!(from_str::<serde_yaml::Value>(&fine, 0).is_ok(), "{fine}");
     }
 
     #[test]

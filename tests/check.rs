@@ -470,8 +470,15 @@ fn a_large_file_is_fine() {
     write(site.path(), "content/errors/big.md", &text);
     let (exit, problems) = check_json(site.path(), &[]);
     assert_eq!(exit, 0, "{:?}", problems.first());
-    // Repeated headings are warnings, nothing else.
-    assert!(problems.iter().all(|p| p["rule"] == "duplicate-heading"));
+    // Repeated headings are warnings, and so is the size (over 1 MiB),
+    // nothing else.
+    assert!(problems
+        .iter()
+        .all(|p| p["rule"] == "duplicate-heading" || p["rule"] == "file-size"));
+    assert_eq!(
+        problems.iter().filter(|p| p["rule"] == "file-size").count(),
+        1
+    );
 }
 
 #[cfg(unix)]

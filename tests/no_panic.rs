@@ -1,6 +1,11 @@
-//! Whatever the bytes, loading and rendering never panic.
+//! Whatever the bytes, loading and rendering never panic, and hostile
+//! shapes (deep nesting, long runs of markers) cost time and memory
+//! linear in their size.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use errdocs::markdown::{render, RenderContext, ResponseExpectation};
 use errdocs::SiteConfig;
@@ -71,6 +76,105 @@ fn exercise(bytes: &[u8]) {
         for d in &out.diagnostics {
             assert!(d.line >= 1 && d.column >= 1);
         }
+    }
+}
+
+/// The system allocator, counting the bytes in use and their peak.
+struct Counting;
+
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(p, layout) };
+        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs `f`; its time and the most memory it held beyond what was in use
+/// before. Other tests of this binary allocate too, so the peak is an upper
+/// bound; the hostile-shape test runs its cases one at a time.
+fn measure(f: impl FnOnce()) -> (Duration, usize) {
+    let base = IN_USE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let started = Instant::now();
+    f();
+    (
+        started.elapsed(),
+        PEAK.load(Ordering::Relaxed).saturating_sub(base),
+    )
+}
+
+/// Shapes that blow up naive parsers: one marker repeated (nested lists,
+/// quotes, links, emphasis, HTML tags, table pipes), on one line or many,
+/// and deep YAML in the front matter.
+fn hostile() -> impl Strategy<Value = String> {
+    let marker = prop_oneof![
+        Just("- "),
+        Just("* "),
+        Just("1. "),
+        Just("> "),
+        Just("> - "),
+        Just("["),
+        Just("[a]("),
+        Just("!["),
+        Just("*a"),
+        Just("_"),
+        Just("<a "),
+        Just("<script>"),
+        Just("|"),
+        Just("`"),
+        Just("[^a]"),
+        Just("\0"),
+        Just("&#0;"),
+    ];
+    let yaml = prop_oneof![Just("["), Just("{a: "), Just("- "), Just("'")];
+    (
+        marker,
+        1usize..60_000,
+        prop::bool::ANY,
+        yaml,
+        0usize..40_000,
+    )
+        .prop_map(|(marker, n, lines, yaml, depth)| {
+            let front = format!(
+                "---\ncode: x\ntitle: T\nstatus: 400\ncategory: C\nsummary: S\nextra: {}\n---\n",
+                yaml.repeat(depth)
+            );
+            let body = if lines {
+                format!("{}x\n", marker.repeat(40)).repeat(n / 40 + 1)
+            } else {
+                marker.repeat(n) + "x"
+            };
+            front + &body
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn hostile_shapes_cost_linear_time_and_memory(text in hostile()) {
+        let (took, peak) = measure(|| exercise(text.as_bytes()));
+        // `exercise` renders twice; the parser's tree and the HTML are a
+        // few dozen bytes per byte of such text, the old event lists
+        // hundreds.
+        let bound = 120 * text.len() + (4 << 20);
+        prop_assert!(peak <= bound, "{} bytes took {peak} bytes of memory", text.len());
+        prop_assert!(took < Duration::from_secs(10), "{} bytes took {took:?}", text.len());
     }
 }
 
