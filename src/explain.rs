@@ -573,13 +573,19 @@ mod tests {
 
     #[test]
     fn content_cannot_send_escapes_to_the_terminal() {
-        let text = "---\ncode: evil\ntitle: \"Evil\\e]0;pwned\\a\"\nstatus: 400\ncategory: \"A\\e[2J\"\nsummary: s\nscope: \"\\u009b1m\"\n---\n\n# Head \u{1b}[5m\n\n`\u{7f}` and [l](https://x.test/\u{9b})\n";
-        let page = crate::content::parse_error_file(
+        // Control characters in the body are warnings, so they reach
+        // `explain`; in front matter they are errors, set here directly as
+        // a page that skipped the checks would carry them.
+        let text = "---\ncode: evil\ntitle: Evil\nstatus: 400\ncategory: A\nsummary: s\n---\n\n# Head \u{1b}[5m\n\n`\u{7f}` and [l](https://x.test/\u{9b})\n";
+        let mut page = crate::content::parse_error_file(
             "content/errors/evil.md".into(),
             "errors/evil.md".into(),
             text.as_bytes(),
         )
         .unwrap();
+        page.meta.title = "Evil\u{1b}]0;pwned\u{7}".into();
+        page.meta.category = "A\u{1b}[2J".into();
+        page.meta.scope = Some("\u{9b}1m".into());
         let content = Content {
             errors: vec![page],
             ..Content::default()

@@ -25,9 +25,10 @@ type Row = (String, u64, u64, String, String);
 
 /// `check --format json` with `extra` arguments: exit code and problems.
 fn check(root: &Path, extra: &[&str]) -> (i32, Vec<Row>) {
-    let mut args = vec!["check", "-r", root.to_str().unwrap(), "--format", "json"];
+    // Run from the site root, so reported paths are site-relative.
+    let mut args = vec!["check", "-r", ".", "--format", "json"];
     args.extend_from_slice(extra);
-    let o = errdocs(&args);
+    let o = errdocs_in(root, &args);
     let stdout = String::from_utf8(o.stdout.clone()).unwrap();
     let problems: Value =
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {}", stderr(&o)));
