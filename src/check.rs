@@ -70,6 +70,7 @@ pub fn published_codes(site: &Site, path: &Path) -> Result<Vec<Diagnostic>, Erro
         known.insert(&page.meta.code);
         known.extend(page.meta.aliases.iter().map(String::as_str));
     }
+    let names = crate::diagnostic::NameIndex::new(known.iter().copied());
     let lines = LineIndex::new(&text);
     // Absolute, as diagnostics name files outside the site: the report
     // shows it from the working directory like every other file.
@@ -110,7 +111,8 @@ pub fn published_codes(site: &Site, path: &Path) -> Result<Vec<Diagnostic>, Erro
             .find(|&i| text[..i].trim_end().ends_with(':'))
             .map(|i| lines.position(&text, i))
             .unwrap_or((1, 1));
-        let hint = crate::yaml::did_you_mean(code, known.iter().copied())
+        let hint = names
+            .did_you_mean(code)
             .map(|s| format!(" (did `{s}` replace it? then add `{code}` to its `aliases`)"))
             .unwrap_or_else(|| {
                 format!(

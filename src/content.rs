@@ -811,7 +811,11 @@ pub fn load_with(
 
 /// `since` must be a date the feed can order by; `replaced_by` must name
 /// another existing code, and only a deprecated code is replaced.
-fn lifecycle_checks(page: &ErrorPage, content: &Content) -> Vec<Diagnostic> {
+fn lifecycle_checks(
+    page: &ErrorPage,
+    content: &Content,
+    codes: &yaml::NameIndex,
+) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     let m = &page.meta;
     if let Some(since) = &m.since {
@@ -835,7 +839,8 @@ fn lifecycle_checks(page: &ErrorPage, content: &Content) -> Vec<Diagnostic> {
             format!("the code is replaced by itself (`{target}`)"),
         ));
     } else if content.error(target).is_none() {
-        let hint = yaml::did_you_mean(target, content.errors.iter().map(|e| e.meta.code.as_str()))
+        let hint = codes
+            .did_you_mean(target)
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default();
         problems.push(page.source.error_at_key(
@@ -883,6 +888,8 @@ pub fn since_date(since: &str) -> Option<String> {
 /// [`crate::output::plan`].
 fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
+    // Hints for codes that do not exist, bounded however many pages ask.
+    let codes = yaml::NameIndex::new(content.errors.iter().map(|e| e.meta.code.as_str()));
     // Lower-cased name -> (the name as written, the page that claims it, whether it is an alias).
     let mut names: BTreeMap<String, (&str, &ErrorPage, bool)> = BTreeMap::new();
     for page in &content.errors {
@@ -950,10 +957,10 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
                     format!("the page relates to itself (`{rel}`)"),
                 ));
             } else if content.error(rel).is_none() {
-                let hint =
-                    yaml::did_you_mean(rel, content.errors.iter().map(|e| e.meta.code.as_str()))
-                        .map(|s| format!("; did you mean `{s}`?"))
-                        .unwrap_or_default();
+                let hint = codes
+                    .did_you_mean(rel)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
                 problems.push(Diagnostic::error(
                     &page.source.shown,
                     Some(&page.source.text),
@@ -966,7 +973,7 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
         }
     }
     for page in &content.errors {
-        problems.extend(lifecycle_checks(page, content));
+        problems.extend(lifecycle_checks(page, content, &codes));
     }
     if !config.categories.is_empty() {
         for page in &content.errors {

@@ -55,6 +55,8 @@ pub struct RenderContext<'a> {
     pub config: &'a SiteConfig,
     /// Content path (`errors/auth/x.md`) to site-relative URL.
     pub links: &'a HashMap<String, String>,
+    /// The content paths of `links`, for the hint of a broken link.
+    pub link_names: &'a crate::diagnostic::NameIndex,
     /// Highlight code (off for `check`, which only needs the problems).
     pub highlight: bool,
     /// The checks on example responses, for error pages.
@@ -874,10 +876,9 @@ impl<'a> Renderer<'a, '_> {
                 CowStr::from(url)
             }
             None => {
-                let hint =
-                    crate::yaml::did_you_mean(&target, self.ctx.links.keys().map(String::as_str))
-                        .map(|s| format!("; did you mean `{s}`?"))
-                        .unwrap_or_default();
+                let hint = (self.ctx.link_names.did_you_mean(&target))
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
                 self.result.diagnostics.push(self.source.error_at(
                     offset,
                     "broken-link",
@@ -1320,9 +1321,11 @@ mod tests {
         };
         let mut links = HashMap::new();
         links.insert("errors/b.md".to_string(), "reference/errors/b/".to_string());
+        let names = crate::diagnostic::NameIndex::new(links.keys().map(String::as_str));
         let ctx = RenderContext {
             config: &config,
             links: &links,
+            link_names: &names,
             highlight: true,
             response: Some(ResponseExpectation {
                 code: "a",

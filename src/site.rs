@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::cache::CacheFolder;
 use crate::config::SiteConfig;
 use crate::content::{self, Content};
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Diagnostics, NameIndex};
 use crate::export;
 use crate::highlight::HighlightCache;
 use crate::markdown::{self, RenderContext, RenderedBody, ResponseExpectation};
@@ -207,6 +207,7 @@ impl Site {
             lean,
         } = hooks;
         let links = self.content.link_map(&self.config);
+        let link_names = NameIndex::new(links.keys().map(String::as_str));
         // Keys only matter to the hooks; `check` needs none.
         let keyed = cache.is_some() || consume.is_some() || reuse.is_some();
         let salt = if keyed {
@@ -253,7 +254,7 @@ impl Site {
                     return Ok(body);
                 }
                 let body = cached(key, &|| {
-                    self.render_error_body(page, &links, highlight, highlight_cache)
+                    self.render_error_body(page, &links, &link_names, highlight, highlight_cache)
                 });
                 keep(PageRef::Error(page), body, key)
             })
@@ -266,6 +267,7 @@ impl Site {
                 let ctx = RenderContext {
                     config: &self.config,
                     links: &links,
+                    link_names: &link_names,
                     highlight,
                     response: None,
                     skip_leading_h1: page.meta.title.is_none(),
@@ -292,6 +294,7 @@ impl Site {
         &self,
         page: &crate::content::ErrorPage,
         links: &HashMap<String, String>,
+        link_names: &NameIndex,
         highlight: bool,
         highlight_cache: Option<&HighlightCache>,
     ) -> RenderedBody {
@@ -303,6 +306,7 @@ impl Site {
         let ctx = RenderContext {
             config: &self.config,
             links,
+            link_names,
             highlight,
             response: Some(ResponseExpectation {
                 code: &page.meta.code,
@@ -826,6 +830,7 @@ impl Rendered {
                 site,
                 templates,
                 assets,
+                link_names: NameIndex::new(links.keys().map(String::as_str)),
                 links,
             };
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(built));
@@ -843,6 +848,7 @@ pub struct BuiltSite {
     assets: AssetUrls,
     index: Arc<crate::render::SiteIndex>,
     links: HashMap<String, String>,
+    link_names: NameIndex,
 }
 
 impl std::fmt::Debug for BuiltSite {
@@ -886,7 +892,8 @@ impl BuiltSite {
         {
             return None;
         }
-        let body = site.render_error_body(&page, &self.links, true, Some(highlight));
+        let body =
+            site.render_error_body(&page, &self.links, &self.link_names, true, Some(highlight));
         if body
             .diagnostics
             .iter()

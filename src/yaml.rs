@@ -4,6 +4,7 @@
 //! matter starts below a `---` line, so callers pass how many lines come
 //! before the YAML and get positions in the whole file.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -223,6 +224,75 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
+/// [`did_you_mean`] over many names without comparing a word with each:
+/// beyond a few hundred names, only names one edit away (found through
+/// their one-letter deletions) or with the same last path segment are
+/// scored, so a catalog of 10,000 pages, each with a broken link, costs
+/// time linear in its size. The index is built on the first question.
+#[derive(Debug, Default)]
+pub struct NameIndex {
+    names: Vec<Box<str>>,
+    index: std::sync::OnceLock<Variants>,
+}
+
+/// Deletion variants and last path segments, each to the names that have them.
+type Variants = HashMap<Box<str>, Vec<u32>>;
+
+/// Up to this many names, every name is scored.
+const SCORE_ALL: usize = 256;
+
+impl NameIndex {
+    /// An index of `names`.
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut names: Vec<Box<str>> = names.into_iter().map(Box::from).collect();
+        // A fixed order makes the answer the same from run to run.
+        names.sort_unstable();
+        NameIndex {
+            names,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The name most like `word`, if one is close.
+    pub fn did_you_mean(&self, word: &str) -> Option<&str> {
+        if self.names.len() <= SCORE_ALL {
+            return did_you_mean(word, self.names.iter().map(|n| &**n));
+        }
+        let index = self.index.get_or_init(|| {
+            let mut map: Variants = HashMap::new();
+            for (i, name) in self.names.iter().enumerate() {
+                for key in keys(name) {
+                    map.entry(key.into()).or_default().push(i as u32);
+                }
+            }
+            map
+        });
+        let mut found: Vec<u32> = keys(word)
+            .filter_map(|k| index.get(k.as_str()))
+            .flatten()
+            .copied()
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        did_you_mean(word, found.iter().map(|&i| &*self.names[i as usize]))
+    }
+}
+
+/// What a name is indexed under: itself, each of its one-character
+/// deletions, and its last path segment (a link into the wrong folder).
+fn keys(name: &str) -> impl Iterator<Item = String> + '_ {
+    let deletions = name
+        .char_indices()
+        .map(move |(i, c)| format!("{}{}", &name[..i], &name[i + c.len_utf8()..]));
+    let tail = name
+        .rsplit_once('/')
+        .map(|(_, t)| format!("/{t}"))
+        .into_iter();
+    std::iter::once(name.to_string())
+        .chain(deletions)
+        .chain(tail)
+}
+
 /// The 1-based line and column (of the value, or of the key when it has
 /// none on its line) where `key:` first appears in `yaml`, at any depth.
 pub fn key_position(yaml: &str, line_offset: usize, key: &str) -> Option<(usize, usize)> {
@@ -253,6 +323,33 @@ pub fn key_position(yaml: &str, line_offset: usize, key: &str) -> Option<(usize,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_index_finds_one_edit_and_the_wrong_folder() {
+        let names: Vec<String> = (0..5000)
+            .map(|i| format!("errors/c{}/code_{i:05}.md", i % 50))
+            .collect();
+        let index = NameIndex::new(names.iter().map(String::as_str));
+        assert_eq!(
+            index.did_you_mean("errors/c7/code_00157.md"),
+            Some("errors/c7/code_00157.md")
+        );
+        assert_eq!(
+            index.did_you_mean("errors/c7/cde_00157.md"),
+            Some("errors/c7/code_00157.md")
+        );
+        assert_eq!(
+            index.did_you_mean("errors/c7/codee_00157.md"),
+            Some("errors/c7/code_00157.md")
+        );
+        assert_eq!(
+            index.did_you_mean("errors/other/code_00157.md"),
+            Some("errors/c7/code_00157.md")
+        );
+        assert_eq!(index.did_you_mean("nothing/like/it"), None);
+        let small = NameIndex::new(["payment_failed", "card_declined"]);
+        assert_eq!(small.did_you_mean("payment_faild"), Some("payment_failed"));
+    }
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
