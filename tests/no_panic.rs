@@ -59,10 +59,12 @@ fn exercise(bytes: &[u8]) {
             }
         }
     };
+    let link_names = errdocs::diagnostic::NameIndex::new(links.keys().map(String::as_str));
     for highlight in [false, true] {
         let ctx = RenderContext {
             config: &config,
             links: &links,
+            link_names: &link_names,
             highlight,
             response: Some(ResponseExpectation {
                 code: "x",
