@@ -903,31 +903,30 @@ fn published_entries_without_a_string_code_are_reported() {
 #[test]
 fn an_unreadable_static_file_is_reported_with_the_content() {
     use std::os::unix::fs::PermissionsExt;
+    // `check` lists the static file beside the content's problem, and
+    // `build` refuses the site for it.
+    let reported = |site: &Path, file: &str| {
+        let (exit, problems) = check_json(site, &[]);
+        assert_eq!(exit, 1);
+        let found: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p["file"].as_str().unwrap(), p["rule"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            found,
+            [("content/errors/json_syntax.md", "json"), (file, "io")],
+            "{problems:#?}"
+        );
+        let o = errdocs_in(site, &["build"]);
+        assert_eq!(o.status.code(), Some(1));
+        let err = stderr(&o);
+        assert!(err.contains(&format!("{file}:1:1: error:")), "{err}");
+    };
     // A link to nothing cannot be read by anyone.
     let site = site_with(&["json_syntax.md"]);
     std::fs::create_dir_all(site.path().join("static")).unwrap();
     std::os::unix::fs::symlink("/nowhere/at/all", site.path().join("static/gone.css")).unwrap();
-    let (exit, problems) = check_json(site.path(), &[]);
-    assert_eq!(exit, 1);
-    let found: Vec<(&str, &str)> = problems
-        .iter()
-        .map(|p| (p["file"].as_str().unwrap(), p["rule"].as_str().unwrap()))
-        .collect();
-    assert_eq!(
-        found,
-        [
-            ("content/errors/json_syntax.md", "json"),
-            ("static/gone.css", "io")
-        ],
-        "{problems:#?}"
-    );
-    let o = errdocs_in(site.path(), &["build"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("static/gone.css:1:1: error:"),
-        "{}",
-        stderr(&o)
-    );
+    reported(site.path(), "static/gone.css");
 
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
@@ -938,26 +937,6 @@ fn an_unreadable_static_file_is_reported_with_the_content() {
     write(site.path(), "static/secret.css", "a{}");
     let secret = site.path().join("static/secret.css");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let (exit, problems) = check_json(site.path(), &[]);
-    assert_eq!(exit, 1);
-    let found: Vec<(&str, &str)> = problems
-        .iter()
-        .map(|p| (p["file"].as_str().unwrap(), p["rule"].as_str().unwrap()))
-        .collect();
-    assert_eq!(
-        found,
-        [
-            ("content/errors/json_syntax.md", "json"),
-            ("static/secret.css", "io")
-        ],
-        "{problems:#?}"
-    );
-    let o = errdocs_in(site.path(), &["build"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("static/secret.css:1:1: error:"),
-        "{}",
-        stderr(&o)
-    );
+    reported(site.path(), "static/secret.css");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
 }
