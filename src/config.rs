@@ -215,6 +215,22 @@ impl SiteConfig {
             yaml::from_str(text, 0)
                 .map_err(|e| Error::Settings(Diagnostics::from_iter([e.at(shown, text)])))?
         };
+        if let Some((key, c)) = yaml::escaped_control(text) {
+            let (l, col) = yaml::key_position(text, 0, &key).unwrap_or((1, 1));
+            return Err(Error::Settings(Diagnostics::from_iter([
+                Diagnostic::error(
+                    shown,
+                    Some(text),
+                    l,
+                    col,
+                    "control-character",
+                    format!(
+                        "`{key}` holds the control character U+{:04X} (from an escape), which is not text; remove the escape",
+                        u32::from(c)
+                    ),
+                ),
+            ])));
+        }
         resolve(raw, shown, text)
     }
 
@@ -333,10 +349,10 @@ fn resolve(raw: RawConfig, shown: &Path, text: &str) -> Result<SiteConfig, Error
         }
     };
     let errors_path = raw.errors_path.trim_matches('/').to_string();
-    if errors_path
-        .split('/')
-        .any(|seg| seg == ".." || seg == "." || (seg.is_empty() && !errors_path.is_empty()))
-        || errors_path.contains('\\')
+    // Every code's files go below it, so it must be a path the output
+    // folder holds: no `..`, no hidden part, no backslash or control.
+    if !errors_path.is_empty() && !crate::output::manifest::is_clean_rel(&errors_path)
+        || errors_path.chars().any(char::is_control)
     {
         let (l, c) = at("errors_path");
         problems.push(Diagnostic::error(
@@ -346,8 +362,8 @@ fn resolve(raw: RawConfig, shown: &Path, text: &str) -> Result<SiteConfig, Error
             c,
             "settings",
             format!(
-                "errors_path `{}` must be a plain relative path",
-                raw.errors_path
+                "errors_path `{}` must be a plain relative path (no `..`, no part starting with `.`, no backslash or control character)",
+                crate::terminal::escape(&raw.errors_path)
             ),
         ));
     }

@@ -1063,7 +1063,22 @@ struct HtmlFinding {
 }
 
 /// Elements whose only purpose in a page body is to run or embed code.
-const UNSAFE_ELEMENTS: &[&str] = &["script", "iframe", "object", "embed"];
+const UNSAFE_ELEMENTS: &[&str] = &["script", "iframe", "object", "embed", "meta"];
+
+/// Elements whose content a browser does not read as HTML (raw text and
+/// escapable raw text): markup inside one can end it early and run, in
+/// ways a scan of the tags cannot follow, so they count as unsafe too.
+const RAW_TEXT_ELEMENTS: &[&str] = &[
+    "style",
+    "noscript",
+    "noembed",
+    "noframes",
+    "xmp",
+    "title",
+    "textarea",
+    "plaintext",
+    "template",
+];
 
 /// Attributes that hold a URL.
 const URL_ATTRIBUTES: &[&str] = &[
@@ -1150,7 +1165,8 @@ fn scan_html(html: &str) -> Vec<HtmlFinding> {
             attrs.push((attr_start..j, attr_name, value));
         }
         let tag_end = j;
-        if UNSAFE_ELEMENTS.contains(&name.as_str()) {
+        let raw_text = RAW_TEXT_ELEMENTS.contains(&name.as_str());
+        if UNSAFE_ELEMENTS.contains(&name.as_str()) || raw_text {
             let mut end = tag_end;
             // The element goes with its content, up to its end tag. A name
             // without one ahead is not looked for again (that would be
@@ -1161,9 +1177,14 @@ fn scan_html(html: &str) -> Vec<HtmlFinding> {
                     None => unclosed.push(name.clone()),
                 }
             }
+            let what = if raw_text {
+                format!("raw `<{name}>` in the body: browsers do not read its content as HTML, so markup in it can run")
+            } else {
+                format!("raw `<{name}>` in the body runs or embeds code from anywhere")
+            };
             found.push(HtmlFinding {
                 range: p..end,
-                what: format!("raw `<{name}>` in the body runs or embeds code from anywhere"),
+                what,
                 report: !closing,
             });
             i = end.max(p + 1);
@@ -1220,9 +1241,26 @@ fn decode_entities(value: &str) -> String {
             continue;
         }
         let body = &rest[1..];
-        let end = body
-            .find(|c: char| !c.is_ascii_alphanumeric() && c != '#')
-            .unwrap_or(body.len());
+        // A numeric reference ends at its last digit, `;` or not
+        // (`&#106avascript:` is `javascript:` to a browser).
+        let digits = |hex: bool, from: usize| {
+            body[from..]
+                .find(|c: char| {
+                    !(if hex {
+                        c.is_ascii_hexdigit()
+                    } else {
+                        c.is_ascii_digit()
+                    })
+                })
+                .map_or(body.len(), |e| from + e)
+        };
+        let end = match body.as_bytes() {
+            [b'#', b'x' | b'X', ..] => digits(true, 2),
+            [b'#', ..] => digits(false, 1),
+            _ => body
+                .find(|c: char| !c.is_ascii_alphanumeric())
+                .unwrap_or(body.len()),
+        };
         let name = &body[..end];
         let decoded = if let Some(num) = name.strip_prefix('#') {
             match num.strip_prefix(['x', 'X']) {
@@ -1484,6 +1522,36 @@ mod tests {
         let refused = render_with(UNSAFE, UnsafeHtml::Refuse);
         assert_eq!(unsafe_rows(&refused).len(), 8);
         assert!(unsafe_rows(&refused).iter().all(|d| d.2 == Severity::Error));
+    }
+
+    #[test]
+    fn raw_text_elements_and_references_without_semicolons_are_caught() {
+        for body in [
+            "<style><p title=\"</style><img src=x onerror=alert(1)>\"></p>\n",
+            "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\"></p>\n",
+            "<xmp><p title=\"</xmp><img src=x onerror=alert(1)>\"></p>\n",
+            "<a href=\"&#106avascript:alert(1)\">x</a>\n",
+            "<a href=\"&#x6a&#x61vascript:alert(1)\">x</a>\n",
+            "<meta http-equiv=refresh content=\"0;url=javascript:alert(1)\">\n",
+        ] {
+            let refused = render_with(body, UnsafeHtml::Refuse);
+            assert!(
+                unsafe_rows(&refused).iter().any(|d| d.2 == Severity::Error),
+                "{body}: {:#?}",
+                refused.diagnostics
+            );
+            // What is left has no raw-text element to end early: an
+            // `onerror` inside a `title` value stays text.
+            let stripped = render_with(body, UnsafeHtml::Strip)
+                .html
+                .to_ascii_lowercase();
+            for gone in ["<style", "<noscript", "<xmp", "avascript", "http-equiv"] {
+                assert!(!stripped.contains(gone), "{body}: {stripped}");
+            }
+        }
+        assert_eq!(decode_entities("&#106avascript:"), "javascript:");
+        assert_eq!(decode_entities("&#x6a&#x61vascript:"), "javascript:");
+        assert_eq!(decode_entities("&amp;x"), "&amp;x");
     }
 
     #[test]

@@ -211,7 +211,7 @@ impl LiveSite {
                 };
                 drop(served);
                 if !report.warnings.is_empty() {
-                    crate::terminal::note(
+                    crate::terminal::note_styled(
                         &report.warnings.from_cwd(&self.root).render_for_stderr(),
                     );
                 }
@@ -235,9 +235,9 @@ impl LiveSite {
                 status.errors = overlay_errors(&e);
                 match &e {
                     Error::Content(ds) | Error::Settings(ds) => {
-                        crate::terminal::note(&ds.from_cwd(&self.root).render_for_stderr())
+                        crate::terminal::note_styled(&ds.from_cwd(&self.root).render_for_stderr())
                     }
-                    other => crate::terminal::note(&crate::terminal::error_line(other)),
+                    other => crate::terminal::note_styled(&crate::terminal::error_line(other)),
                 }
                 format!(
                     "build failed{what}: {} problem(s); still serving the last good site",

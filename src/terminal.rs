@@ -145,6 +145,17 @@ pub fn error_line(e: &Error) -> String {
 /// standard error must not stop a build; the command's own last line
 /// reports a broken standard error.
 pub fn note(text: &str) {
+    // Paths and names in a note may come from the site's files.
+    write_note(&escape(text));
+}
+
+/// [`note`] for text already made safe for a terminal (rendered
+/// diagnostics, with errdocs' own colours).
+pub fn note_styled(text: &str) {
+    write_note(text);
+}
+
+fn write_note(text: &str) {
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(text.as_bytes());
     let _ = err.flush();

@@ -40,6 +40,10 @@ impl YamlError {
 /// takes time quadratic in depth, so deeper text is refused unparsed.
 pub const MAX_DEPTH: usize = 32;
 
+/// Brackets open at once, counted inside quotes too, beyond which YAML is
+/// refused unparsed (the parser's time grows with the square of depth).
+const MAX_BRACKETS: usize = 256;
+
 /// Parses `yaml` into `T`. `line_offset` is the number of file lines
 /// before the YAML text. Text nested deeper than [`MAX_DEPTH`] is refused
 /// before parsing.
@@ -73,6 +77,34 @@ pub fn from_str<T: DeserializeOwned>(yaml: &str, line_offset: usize) -> Result<T
 /// one line and flow `[`/`{`. It errs on the side of depth: quotes and
 /// block scalars are skipped, plain text is not read as flow.
 fn too_deep(yaml: &str) -> Option<(usize, usize)> {
+    nested(yaml).or_else(|| too_many_brackets(yaml))
+}
+
+/// Where brackets open at once pass [`MAX_BRACKETS`], inside quotes or not.
+fn too_many_brackets(yaml: &str) -> Option<(usize, usize)> {
+    // Whatever the quoting, no front matter opens this many brackets in a
+    // row: a bound on the parser's cost that holds even where the scan
+    // below reads a quote the parser does not see.
+    let mut loose = 0usize;
+    for (i, c) in yaml.bytes().enumerate() {
+        match c {
+            b'[' | b'{' => {
+                loose += 1;
+                if loose > MAX_BRACKETS {
+                    let line = yaml[..i].bytes().filter(|&c| c == b'\n').count();
+                    let start = yaml[..i].rfind('\n').map_or(0, |n| n + 1);
+                    return Some((line + 1, yaml[start..i].chars().count() + 1));
+                }
+            }
+            b']' | b'}' => loose = loose.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// [`too_deep`] as the structure reads.
+fn nested(yaml: &str) -> Option<(usize, usize)> {
     let mut block: Vec<usize> = Vec::new();
     let mut flow = 0usize;
     // The quote of a scalar that runs on past its line, if any.
@@ -133,8 +165,9 @@ fn too_deep(yaml: &str) -> Option<(usize, usize)> {
                 i += 1;
                 continue;
             }
-            let token_start =
-                matches!(prev, b' ' | b'\t' | b'[' | b'{' | b',' | b':' | b'-' | b'?');
+            // Outside flow collections a comma is text (`x,'y` is plain).
+            let token_start = matches!(prev, b' ' | b'\t' | b':' | b'-' | b'?')
+                || (flow > 0 && matches!(prev, b'[' | b'{' | b','));
             match c {
                 b'#' if matches!(prev, b' ' | b'\t') => break,
                 b'"' | b'\'' if token_start => quote = Some(c),
@@ -222,6 +255,33 @@ pub fn did_you_mean<'a>(
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+/// The first top-level key of `yaml` whose value (or key) holds a
+/// control character that only an escape (`"\x1b"`, `"\v"`) can write,
+/// with that character. Only double-quoted scalars have escapes, so text
+/// without a backslash is not parsed again.
+pub fn escaped_control(yaml: &str) -> Option<(String, char)> {
+    use serde_yaml::Value;
+    if !yaml.contains('\\') {
+        return None;
+    }
+    fn find(value: &Value) -> Option<char> {
+        match value {
+            Value::String(s) => s.chars().find(|&c| crate::markdown::is_control(c)),
+            Value::Sequence(items) => items.iter().find_map(find),
+            Value::Mapping(map) => map.iter().find_map(|(k, v)| find(k).or_else(|| find(v))),
+            Value::Tagged(t) => find(&t.value),
+            _ => None,
+        }
+    }
+    let Ok(Value::Mapping(fields)) = from_str::<Value>(yaml, 0) else {
+        return None;
+    };
+    fields.iter().find_map(|(key, value)| {
+        let c = find(key).or_else(|| find(value))?;
+        Some((key.as_str().unwrap_or_default().to_string(), c))
+    })
 }
 
 /// [`did_you_mean`] over many names without comparing a word with each:
@@ -323,6 +383,21 @@ pub fn key_position(yaml: &str, line_offset: usize, key: &str) -> Option<(usize,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn brackets_past_a_quote_the_parser_does_not_see_are_refused() {
+        for text in [
+            format!("scope: x,'y\nextra: {}\n", "[".repeat(65_000)),
+            format!("scope: x-'y\nextra: {}\n", "[".repeat(65_000)),
+            format!("scope: x 'y\nextra: {}\n", "{".repeat(65_000)),
+        ] {
+            let start = std::time::Instant::now();
+            assert_eq!(too_deep(&text).map(|(l, _)| l), Some(2));
+            assert!(start.elapsed() < std::time::Duration::from_secs(1));
+        }
+        // Brackets in a quoted title are text, up to the bound.
+        assert_eq!(too_deep(&format!("title: '{}'\n", "[".repeat(200))), None);
+    }
 
     #[test]
     fn a_large_index_finds_one_edit_and_the_wrong_folder() {

@@ -248,6 +248,20 @@ pub fn check(claims: &[Claim<'_>]) -> Vec<Diagnostic> {
     };
     for claim in &order {
         let rel = claim.rel.as_str();
+        if !is_plain(rel) {
+            if let Some(d) = claim.owner.diagnostic(
+                true,
+                "url",
+                format!(
+                    "{} would go to /{}, which is not a plain path: a backslash, a control character or a part starting with `.` cannot be published",
+                    claim.owner.describe(),
+                    crate::terminal::escape(rel)
+                ),
+            ) {
+                problems.push(d);
+            }
+            continue;
+        }
         if let Some(first) = exact.get(rel) {
             if !already_reported(&first.owner, &claim.owner) {
                 let msg = format!(
@@ -277,7 +291,7 @@ pub fn check(claims: &[Claim<'_>]) -> Vec<Diagnostic> {
             }
         }
     }
-    for claim in &order {
+    for claim in order.iter().filter(|c| is_plain(&c.rel)) {
         let rel = claim.rel.as_str();
         // A claimed file where this claim needs a folder.
         for (i, _) in rel.match_indices('/') {
@@ -317,6 +331,12 @@ pub fn check(claims: &[Claim<'_>]) -> Vec<Diagnostic> {
     problems
 }
 
+/// Whether the output folder can hold `rel` as it is and a URL can name
+/// it: what the write stage refuses, refused here first.
+fn is_plain(rel: &str) -> bool {
+    crate::output::manifest::is_clean_rel(rel) && !rel.chars().any(char::is_control)
+}
+
 /// Whether two claims of one path are reported by other rules already:
 /// codes and aliases that are equal ignoring case are `duplicate-code` and
 /// `alias` errors, and one page never clashes with itself.
@@ -344,7 +364,7 @@ fn unportable(name: &str) -> Option<String> {
     }
     if let Some(c) = name
         .chars()
-        .find(|c| matches!(c, '<' | '>' | ':' | '"' | '\\' | '|' | '?' | '*') || c.is_control())
+        .find(|c| matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*'))
     {
         return Some(format!("`{name}` holds {c:?}"));
     }

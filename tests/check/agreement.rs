@@ -30,7 +30,7 @@ fn error_rules(problems: &[serde_json::Value]) -> BTreeSet<(String, String)> {
 /// A reported path from the site root, however the report spells it
 /// (from the site root or from the working directory).
 fn shown(file: &serde_json::Value) -> String {
-    let s = file.as_str().unwrap().replace('\\', "/");
+    let s = file.as_str().unwrap().to_string();
     ["content/", "static/", "templates/", "site.yaml"]
         .iter()
         .find_map(|prefix| s.find(prefix).map(|i| s[i..].to_string()))
@@ -417,4 +417,64 @@ fn the_claims_are_the_files_a_build_writes() {
         assert_eq!(written, claimed, "{}", root.display());
         assert!(written.len() > 10);
     }
+}
+
+#[test]
+fn names_the_output_folder_cannot_hold_are_errors_before_the_build() {
+    let site = fixture("check-base");
+    let root = site.path();
+    write(root, "content/a\\b.md", "# A guide\n");
+    write(root, "content/g\u{b}\u{1b}[2J.md", "# A guide\n");
+    write(root, "static/c\\d", "x");
+    let (code, problems) = check_json(root, &[]);
+    assert_eq!(code, 1);
+    let want: BTreeSet<(String, String)> = [
+        "content/a\\b.md",
+        "content/g\u{b}\u{1b}[2J.md",
+        "static/c\\d",
+    ]
+    .iter()
+    .map(|f| (f.to_string(), "url".to_string()))
+    .collect();
+    assert_eq!(error_rules(&problems), want, "{problems:#?}");
+    let out = tempfile::tempdir().unwrap();
+    assert_eq!(build_status(root, &out.path().join("p")).0, 1);
+
+    // An errors_path the output folder cannot hold is a settings error.
+    for bad in [".well-known/errors", "a/.b", "a\\\\b", "a\\u001bb"] {
+        let site = fixture("check-base");
+        let root = site.path();
+        let yaml = std::fs::read_to_string(root.join("site.yaml")).unwrap();
+        write(
+            root,
+            "site.yaml",
+            &format!("{yaml}errors_path: \"{bad}\"\n"),
+        );
+        let o = errdocs(&["check", "-r", root.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains("site.yaml:4:"), "{bad}: {}", stderr(&o));
+        assert_eq!(build_status(root, &out.path().join("q")).0, 2, "{bad}");
+    }
+}
+
+#[test]
+fn a_control_character_escaped_in_site_yaml_is_a_settings_error() {
+    let site = fixture("check-base");
+    let root = site.path();
+    write(
+        root,
+        "site.yaml",
+        "title: \"a\\u001bb\\vc\"\nbase_url: https://x.test\n",
+    );
+    let o = errdocs(&["check", "-r", root.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let problems: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = &problems[0];
+    assert_eq!(p["rule"], "control-character", "{problems}");
+    assert_eq!(
+        (p["line"].as_u64(), p["column"].as_u64()),
+        (Some(1), Some(8))
+    );
+    let out = tempfile::tempdir().unwrap();
+    assert_eq!(build_status(root, &out.path().join("p")).0, 2);
 }
