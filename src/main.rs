@@ -261,6 +261,48 @@ fn fail(e: &Error, format: Format, root: &Path) -> ExitCode {
     ExitCode::from(e.exit_code() as u8)
 }
 
+/// Help, the version, or arguments that do not parse. Help and the
+/// version are output like any other (a full disk is exit 2); a usage
+/// error comes out in the format the arguments ask for, when they name one.
+fn bad_arguments(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let text = e.render().to_string();
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        return match write_stdout(&text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => fail(&err, Format::Human, Path::new(".")),
+        };
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let asked = args
+        .windows(2)
+        .find_map(|w| match (w[0].as_str(), w[1].as_str()) {
+            ("--format", f) => Some(f.to_string()),
+            _ => None,
+        });
+    let asked = asked.or_else(|| {
+        args.iter()
+            .find_map(|a| a.strip_prefix("--format=").map(str::to_string))
+    });
+    let format = match asked.as_deref() {
+        Some("json") => Format::Json,
+        Some("github") => Format::Github,
+        _ => Format::Human,
+    };
+    if matches!(format, Format::Human) {
+        let _ = write_stderr(&text);
+        return ExitCode::from(2);
+    }
+    // The first line is clap's message; the rest is usage for people.
+    let message = text
+        .lines()
+        .next()
+        .unwrap_or("bad arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    fail(&Error::Usage(message), format, Path::new("."))
+}
+
 impl Command {
     /// How the command reports its errors, and the site root its
     /// diagnostics' files are relative to.
@@ -480,9 +522,14 @@ fn run(command: Command) -> Result<ExitCode, Error> {
                         escape(&code)
                     );
                     if problems.has_errors() {
+                        let files: std::collections::BTreeSet<_> = problems
+                            .iter()
+                            .filter(|d| d.severity == errdocs::Severity::Error)
+                            .map(|d| &d.file)
+                            .collect();
                         text.push_str(&format!(
-                            "note: {} file(s) could not be read; `errdocs check` lists them\n",
-                            problems.error_count()
+                            "note: {} file(s) could not be loaded; `errdocs check` lists them\n",
+                            files.len()
                         ));
                     }
                     write_stderr(&text)?;
@@ -507,7 +554,10 @@ fn shown(path: &Path) -> String {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return bad_arguments(&e),
+    };
     let (format, root) = cli.command.reporting();
     match run(cli.command) {
         Ok(code) => code,

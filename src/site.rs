@@ -950,7 +950,9 @@ fn write_error_page(
     out.write(&rel, html.as_bytes())?;
     files.push(rel);
     let rel = config.error_markdown_rel(&page.meta.code);
-    out.write(&rel, export::page_markdown(page, config, links).as_bytes())?;
+    if !out.discards() {
+        out.write(&rel, export::page_markdown(page, config, links).as_bytes())?;
+    }
     files.push(rel);
     let summary = crate::render::ErrorSummary::new(page, config);
     for alias in &page.meta.aliases {
@@ -993,24 +995,37 @@ fn write_site_files(
         format!("{catalog_rel}index.html"),
         renderer.catalog()?.as_bytes(),
     )?;
-    put(
-        format!("{catalog_rel}index.json"),
-        export::catalog_index_json(&renderer.index.summaries, config).as_bytes(),
-    )?;
-    let schema = export::index_schema(config);
-    put(
-        export::index_schema_rel(config),
-        // A `Value` always serialises.
-        (serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n").as_bytes(),
-    )?;
-    put(
-        export::feed_rel(config),
-        export::atom_feed(&renderer.index.summaries, config).as_bytes(),
-    )?;
-    put(
-        "llms.txt".into(),
-        export::llms_txt(&site.content, &renderer.index.summaries, config).as_bytes(),
-    )?;
+    // What no template makes cannot fail: a sink that drops it all (the
+    // checks) is spared making it.
+    if out.discards() {
+        for rel in [
+            format!("{catalog_rel}index.json"),
+            export::index_schema_rel(config),
+            export::feed_rel(config),
+            "llms.txt".to_string(),
+        ] {
+            put(rel, &[])?;
+        }
+    } else {
+        put(
+            format!("{catalog_rel}index.json"),
+            export::catalog_index_json(&renderer.index.summaries, config).as_bytes(),
+        )?;
+        let schema = export::index_schema(config);
+        put(
+            export::index_schema_rel(config),
+            // A `Value` always serialises.
+            (serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n").as_bytes(),
+        )?;
+        put(
+            export::feed_rel(config),
+            export::atom_feed(&renderer.index.summaries, config).as_bytes(),
+        )?;
+        put(
+            "llms.txt".into(),
+            export::llms_txt(&site.content, &renderer.index.summaries, config).as_bytes(),
+        )?;
+    }
     put("404.html".into(), renderer.not_found()?.as_bytes())?;
     sitemap.push(catalog_rel);
     sitemap.extend(

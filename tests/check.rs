@@ -589,6 +589,28 @@ fn a_closed_pipe_ends_quietly_with_the_true_status() {
 
 #[cfg(target_os = "linux")]
 #[test]
+fn arguments_that_do_not_parse_are_reported_in_the_format_asked_for() {
+    let o = errdocs(&["check", "--bogus", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let problems: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(problems[0]["rule"], "usage", "{problems}");
+    assert!(
+        problems[0]["message"].as_str().unwrap().contains("--bogus"),
+        "{problems}"
+    );
+    let o = errdocs(&["check", "--format=github", "--bogus"]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.starts_with("::error"), "{out}");
+    let o = errdocs(&["check", "--bogus"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--bogus"), "{}", stderr(&o));
+    let o = errdocs(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("errdocs "));
+}
+
+#[test]
 fn a_full_disk_behind_standard_output_is_an_io_error() {
     let site = site_with(&["json_syntax.md"]);
     let root = site.path().to_str().unwrap();
@@ -597,6 +619,9 @@ fn a_full_disk_behind_standard_output_is_an_io_error() {
         vec!["check", "-r", root, "--format", "github"],
         vec!["schema"],
         vec!["explain", "good", "-r", root],
+        vec!["--help"],
+        vec!["--version"],
+        vec!["check", "--help"],
     ] {
         let o = with_full_stdout(site.path(), &args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));

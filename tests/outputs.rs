@@ -605,6 +605,19 @@ fn explain_suggests_the_closest_codes_for_an_unknown_one() {
         "{}",
         stderr(&o)
     );
+    // One file with three errors is one file that did not load.
+    write(
+        site.path(),
+        "content/errors/broken.md",
+        "---\ncode: broken\nstatus: 99\ntitle: 5\nnope: 1\n---\n",
+    );
+    let o = errdocs(&["explain", "zzzz", "-r", root]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("note: 1 file(s) could not be loaded"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -35,6 +35,12 @@ pub trait Sink: Sync {
     fn keep(&self, _rel: &str) -> bool {
         false
     }
+
+    /// Whether every file written is dropped: then what no template makes
+    /// (and so cannot fail) need not be made at all.
+    fn discards(&self) -> bool {
+        false
+    }
 }
 
 /// A sink that drops every file: `check` renders each page as `build`
@@ -45,6 +51,10 @@ pub struct Discard;
 impl Sink for Discard {
     fn write(&self, _rel: &str, _bytes: &[u8]) -> Result<(), Error> {
         Ok(())
+    }
+
+    fn discards(&self) -> bool {
+        true
     }
 }
 
