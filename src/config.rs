@@ -215,7 +215,7 @@ impl SiteConfig {
             yaml::from_str(text, 0)
                 .map_err(|e| Error::Settings(Diagnostics::from_iter([e.at(shown, text)])))?
         };
-        if let Some((key, c)) = yaml::escaped_control(text) {
+        if let Some((key, c)) = yaml::escaped_controls(text).into_iter().next() {
             let (l, col) = yaml::key_position(text, 0, &key).unwrap_or((1, 1));
             return Err(Error::Settings(Diagnostics::from_iter([
                 Diagnostic::error(
@@ -224,10 +224,7 @@ impl SiteConfig {
                     l,
                     col,
                     "control-character",
-                    format!(
-                        "`{key}` holds the control character U+{:04X} (from an escape), which is not text; remove the escape",
-                        u32::from(c)
-                    ),
+                    yaml::escaped_control_message(&key, c),
                 ),
             ])));
         }

@@ -613,41 +613,17 @@ fn raw_controls(source: &SourceFile) -> Result<(), Vec<Diagnostic>> {
     }
 }
 
-/// Control characters that YAML escapes (`"\v"`, `"\x1b"`, `"\u0000"`,
-/// `"\N"`) put into front-matter values, each an error at its key.
+/// Control characters that YAML escapes put into front-matter values,
+/// each an error at its key.
 fn escaped_controls(source: &SourceFile, yaml: &str) -> Vec<Diagnostic> {
-    use serde_yaml::Value;
-    // Only double-quoted scalars have escapes.
-    if !yaml.contains('\\') {
-        return Vec::new();
-    }
-    fn find(value: &Value) -> Option<char> {
-        let control = |s: &str| s.chars().find(|&c| crate::markdown::is_control(c));
-        match value {
-            Value::String(s) => control(s),
-            Value::Sequence(items) => items.iter().find_map(find),
-            Value::Mapping(map) => map.iter().find_map(|(k, v)| find(k).or_else(|| find(v))),
-            Value::Tagged(t) => find(&t.value),
-            _ => None,
-        }
-    }
-    // The typed parse of the same text succeeded, so this one does too.
-    let Ok(Value::Mapping(fields)) = yaml::from_str::<Value>(yaml, 1) else {
-        return Vec::new();
-    };
-    fields
-        .iter()
-        .filter_map(|(key, value)| {
-            let c = find(key).or_else(|| find(value))?;
-            let key = key.as_str().unwrap_or_default();
-            Some(source.error_at_key(
-                key,
+    yaml::escaped_controls(yaml)
+        .into_iter()
+        .map(|(key, c)| {
+            source.error_at_key(
+                &key,
                 "control-character",
-                format!(
-                    "`{key}` holds the control character U+{:04X} (from an escape), which is not text; remove the escape",
-                    u32::from(c)
-                ),
-            ))
+                yaml::escaped_control_message(&key, c),
+            )
         })
         .collect()
 }

@@ -590,7 +590,8 @@ struct Loaded {
     start: Instant,
     lap: Instant,
     stages: Vec<(&'static str, Duration)>,
-    theme: Theme,
+    /// The theme's static files as the output holds them.
+    theme_files: Vec<plan::ThemeFile>,
     templates: Templates,
     site: Site,
     problems: Diagnostics,
@@ -612,14 +613,15 @@ impl Loaded {
         let (site, mut problems) = Site::load_with(root, load, caches.sources.as_ref())?;
         // A file that two claims would write, or a name no disk can hold,
         // fails here rather than halfway through writing.
-        let claims = plan::claims(root, &site.config, &site.content, &theme);
+        let theme_files = plan::theme_files(&site.config, &theme);
+        let claims = plan::claims(root, &site.config, &site.content, &theme_files);
         problems.extend(plan::check(&claims));
         problems.extend(plan::check_code_lengths(&site.content));
         Ok(Loaded {
             start,
             stages: vec![("theme", themed), ("load", lap.elapsed())],
             lap: Instant::now(),
-            theme,
+            theme_files,
             templates,
             site,
             problems,
@@ -638,7 +640,7 @@ impl Loaded {
             start,
             mut lap,
             mut stages,
-            theme,
+            theme_files,
             templates,
             site,
             mut problems,
@@ -660,7 +662,7 @@ impl Loaded {
         let mut files = 0;
         let assets = match sink {
             Some(out) => {
-                let (assets, n) = write_assets(&site, &theme, out)?;
+                let (assets, n) = write_assets(&site, &theme_files, out)?;
                 files += n;
                 assets
             }
@@ -908,30 +910,26 @@ impl BuiltSite {
 }
 
 /// Writes the theme's assets and static files; returns their URLs and count.
-fn write_assets(site: &Site, theme: &Theme, out: &dyn Sink) -> Result<(AssetUrls, usize), Error> {
+fn write_assets(
+    site: &Site,
+    files: &[plan::ThemeFile],
+    out: &dyn Sink,
+) -> Result<(AssetUrls, usize), Error> {
     let config = &site.config;
-    let mut files = 0usize;
     let mut assets = AssetUrls::default();
-    for (name, bytes) in &theme.static_files {
-        let rel = if theme::FINGERPRINTED.contains(&name.as_str()) {
-            let data = plan::asset_bytes(name, bytes, config);
-            let rel = plan::asset_rel(name, &data);
-            out.write(&rel, &data)?;
-            let url = config.url(&rel);
-            if name.ends_with(".css") {
+    for file in files {
+        out.write(&file.rel, &file.bytes)?;
+        let url = config.url(&file.rel);
+        if file.fingerprinted() {
+            if file.name.ends_with(".css") {
                 assets.css = url.clone();
             } else {
                 assets.js = url.clone();
             }
-            rel
-        } else {
-            out.write(name, bytes)?;
-            name.clone()
-        };
-        assets.files.insert(name.clone(), config.url(&rel));
-        files += 1;
+        }
+        assets.files.insert(file.name.clone(), url);
     }
-    Ok((assets, files))
+    Ok((assets, files.len()))
 }
 
 /// Writes one code's page, its Markdown version and its aliases'

@@ -257,14 +257,14 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
-/// The first top-level key of `yaml` whose value (or key) holds a
-/// control character that only an escape (`"\x1b"`, `"\v"`) can write,
-/// with that character. Only double-quoted scalars have escapes, so text
-/// without a backslash is not parsed again.
-pub fn escaped_control(yaml: &str) -> Option<(String, char)> {
+/// Each top-level key of `yaml` whose value (or key) holds a control
+/// character that only an escape (`"\x1b"`, `"\v"`, `"\N"`) can write,
+/// with the first such character. Only double-quoted scalars have
+/// escapes, so text without a backslash is not parsed again.
+pub fn escaped_controls(yaml: &str) -> Vec<(String, char)> {
     use serde_yaml::Value;
     if !yaml.contains('\\') {
-        return None;
+        return Vec::new();
     }
     fn find(value: &Value) -> Option<char> {
         match value {
@@ -275,13 +275,25 @@ pub fn escaped_control(yaml: &str) -> Option<(String, char)> {
             _ => None,
         }
     }
+    // Callers parsed the same text typed first, so this parse succeeds too.
     let Ok(Value::Mapping(fields)) = from_str::<Value>(yaml, 0) else {
-        return None;
+        return Vec::new();
     };
-    fields.iter().find_map(|(key, value)| {
-        let c = find(key).or_else(|| find(value))?;
-        Some((key.as_str().unwrap_or_default().to_string(), c))
-    })
+    fields
+        .iter()
+        .filter_map(|(key, value)| {
+            let c = find(key).or_else(|| find(value))?;
+            Some((key.as_str().unwrap_or_default().to_string(), c))
+        })
+        .collect()
+}
+
+/// The message for a control character that an escape put into `key`.
+pub fn escaped_control_message(key: &str, c: char) -> String {
+    format!(
+        "`{key}` holds the control character U+{:04X} (from an escape), which is not text; remove the escape",
+        u32::from(c)
+    )
 }
 
 /// [`did_you_mean`] over many names without comparing a word with each:

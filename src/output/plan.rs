@@ -128,38 +128,67 @@ pub struct Claim<'a> {
     pub owner: Owner<'a>,
 }
 
-/// The output-relative path of a theme file: fingerprinted assets go to
-/// `assets/` under a name with their content's hash, the rest keep theirs.
-pub fn asset_rel(name: &str, bytes: &[u8]) -> String {
-    if theme::FINGERPRINTED.contains(&name) {
-        format!(
-            "assets/{}",
-            theme::fingerprinted_name(name, &theme::content_hash(bytes))
-        )
-    } else {
-        name.to_string()
+/// A file of the theme as the output holds it.
+#[derive(Debug, Clone)]
+pub struct ThemeFile {
+    /// Its path below `static/` (the site's or the built-in theme's).
+    pub name: String,
+    /// Where it goes: fingerprinted assets to `assets/` under a name with
+    /// their content's hash, the rest under their own name.
+    pub rel: String,
+    /// Its bytes; the stylesheet ends with the syntax colours of the
+    /// site's highlighting themes.
+    pub bytes: Vec<u8>,
+}
+
+impl ThemeFile {
+    /// Whether this is a fingerprinted asset (the stylesheet or script).
+    pub fn fingerprinted(&self) -> bool {
+        theme::FINGERPRINTED.contains(&self.name.as_str())
     }
 }
 
-/// The bytes of a fingerprinted stylesheet: the theme's, then the syntax
-/// colours of the site's highlighting themes.
-pub fn asset_bytes(name: &str, bytes: &[u8], config: &SiteConfig) -> Vec<u8> {
-    let mut data = bytes.to_vec();
-    if theme::FINGERPRINTED.contains(&name) && name.ends_with(".css") {
-        let syntax_css =
-            crate::highlight::stylesheet(&config.highlight.light, &config.highlight.dark);
-        data.extend_from_slice(b"\n");
-        data.extend_from_slice(syntax_css.as_bytes());
-    }
-    data
+/// The theme's static files as a build writes them, made once for both
+/// the claims and the writing.
+pub fn theme_files(config: &SiteConfig, theme: &Theme) -> Vec<ThemeFile> {
+    theme
+        .static_files
+        .iter()
+        .map(|(name, bytes)| {
+            if !theme::FINGERPRINTED.contains(&name.as_str()) {
+                return ThemeFile {
+                    name: name.clone(),
+                    rel: name.clone(),
+                    bytes: bytes.clone(),
+                };
+            }
+            let mut data = bytes.clone();
+            if name.ends_with(".css") {
+                let syntax_css =
+                    crate::highlight::stylesheet(&config.highlight.light, &config.highlight.dark);
+                data.extend_from_slice(b"\n");
+                data.extend_from_slice(syntax_css.as_bytes());
+            }
+            let rel = format!(
+                "assets/{}",
+                theme::fingerprinted_name(name, &theme::content_hash(&data))
+            );
+            ThemeFile {
+                name: name.clone(),
+                rel,
+                bytes: data,
+            }
+        })
+        .collect()
 }
 
-/// Every file a build of `content` with `theme` writes, in no set order.
+/// Every file a build of `content` with the theme's `files` writes, in
+/// no set order.
 pub fn claims<'a>(
     root: &Path,
     config: &SiteConfig,
     content: &'a Content,
-    theme: &'a Theme,
+    files: &'a [ThemeFile],
 ) -> Vec<Claim<'a>> {
     let mut out = Vec::new();
     let mut put = |rel: String, owner: Owner<'a>| out.push(Claim { rel, owner });
@@ -186,14 +215,10 @@ pub fn claims<'a>(
     for rel in site_files(config, content) {
         put(rel.0, Owner::Generated(rel.1));
     }
-    for (name, bytes) in &theme.static_files {
-        let own = root.join(theme::STATIC_DIR).join(name).exists();
-        let rel = if theme::FINGERPRINTED.contains(&name.as_str()) {
-            asset_rel(name, &asset_bytes(name, bytes, config))
-        } else {
-            name.clone()
-        };
-        put(rel, Owner::Static { name, own });
+    for file in files {
+        let own = root.join(theme::STATIC_DIR).join(&file.name).exists();
+        let name = &file.name;
+        put(file.rel.clone(), Owner::Static { name, own });
     }
     out
 }

@@ -409,11 +409,15 @@ fn the_claims_are_the_files_a_build_writes() {
             .collect();
         let (site, _) = errdocs::Site::load(root, &Default::default()).unwrap();
         let theme = errdocs::theme::Theme::load(root).unwrap();
-        let claimed: BTreeSet<String> =
-            errdocs::output::plan::claims(root, &site.config, &site.content, &theme)
-                .into_iter()
-                .map(|c| c.rel)
-                .collect();
+        let claimed: BTreeSet<String> = errdocs::output::plan::claims(
+            root,
+            &site.config,
+            &site.content,
+            &errdocs::output::plan::theme_files(&site.config, &theme),
+        )
+        .into_iter()
+        .map(|c| c.rel)
+        .collect();
         assert_eq!(written, claimed, "{}", root.display());
         assert!(written.len() > 10);
     }
