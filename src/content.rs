@@ -898,9 +898,9 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
     }
     for page in &content.errors {
         for alias in &page.meta.aliases {
-            let (l, c) = page.source.item_position("aliases", alias);
             match names.get(&alias.to_lowercase()) {
                 Some((other, owner, is_alias)) => {
+                    let (l, c) = page.source.item_position("aliases", alias);
                     let what = if *is_alias { "an alias" } else { "the code" };
                     problems.push(Diagnostic::error(
                         &page.source.shown,
@@ -922,8 +922,10 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
     }
     for page in &content.errors {
         for rel in &page.meta.related {
-            let (l, c) = page.source.item_position("related", rel);
+            // Found only for a problem: most pages have none.
+            let at = || page.source.item_position("related", rel);
             if rel == &page.meta.code {
+                let (l, c) = at();
                 problems.push(Diagnostic::warning(
                     &page.source.shown,
                     Some(&page.source.text),
@@ -933,6 +935,7 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
                     format!("the page relates to itself (`{rel}`)"),
                 ));
             } else if content.error(rel).is_none() {
+                let (l, c) = at();
                 let hint = codes
                     .did_you_mean(rel)
                     .map(|s| format!("; did you mean `{s}`?"))

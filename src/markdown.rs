@@ -521,10 +521,6 @@ impl<'a> Renderer<'a, '_> {
             ));
         }
         let n = level as u8;
-        let permalink = format!(
-            "<a class=\"permalink\" href=\"#{id}\" aria-label=\"Link to this section: {}\">#</a>",
-            escape_html(text.trim())
-        );
         let mut class = "";
         if top && level == HeadingLevel::H2 {
             let audience = self.ctx.config.audience_for(&text).cloned();
@@ -559,9 +555,19 @@ impl<'a> Renderer<'a, '_> {
             self.section = Section::Card { titled: true };
             class = " class=\"card-title\"";
         }
-        self.queue.push_back(html(format!(
-            "<h{n} id=\"{id}\"{class}>{inner_html} {permalink}</h{n}>\n"
-        )));
+        // Pieces pushed in turn: a page has many headings, and formatting
+        // machinery costs more than the copying.
+        let label = escape_html(text.trim());
+        let digit = ["1", "2", "3", "4", "5", "6"][usize::from(n - 1)];
+        let mut tag = String::with_capacity(96 + 2 * id.len() + inner_html.len() + label.len());
+        for piece in [
+            "<h", digit, " id=\"", &id, "\"", class, ">", &inner_html,
+            " <a class=\"permalink\" href=\"#", &id, "\" aria-label=\"Link to this section: ",
+            &label, "\">#</a></h", digit, ">\n",
+        ] {
+            tag.push_str(piece);
+        }
+        self.queue.push_back(html(tag));
         self.result.headings.push(Heading {
             level: n,
             id,
@@ -1014,10 +1020,15 @@ pub fn is_control(c: char) -> bool {
 /// The byte offsets and characters of `text`'s control characters.
 pub fn control_chars(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
     // Most text has none: one pass over the bytes says so without decoding.
-    // 0xC2 leads U+0080–U+00BF, where the C1 controls are.
+    // 0xC2 leads U+0080–U+00BF, where the C1 controls are. Chunks are
+    // folded without an early exit so that the loop is vectorised.
+    let suspect = |b: u8| {
+        (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') | (b == 0x7f) | (b == 0xc2)
+    };
     let any = text
-        .bytes()
-        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f || b == 0xc2);
+        .as_bytes()
+        .chunks(64)
+        .any(|chunk| chunk.iter().fold(false, |found, &b| found | suspect(b)));
     text.char_indices()
         .take(if any { usize::MAX } else { 0 })
         .filter(|&(_, c)| is_control(c))

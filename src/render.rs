@@ -327,6 +327,9 @@ pub struct Templates {
     fingerprint: u64,
     /// Pages of earlier builds (`serve`), keyed by template and context.
     cache: Option<std::sync::Arc<PageCache>>,
+    /// Whether rendered pages are dropped (`check`): templates still run,
+    /// so they fail as they would in a build, but no output is kept.
+    discard: bool,
 }
 
 /// Rendered pages kept between builds of one process (`serve`): a page
@@ -396,6 +399,7 @@ impl Templates {
             tera,
             fingerprint: h.digest(),
             cache: None,
+            discard: false,
         })
     }
 
@@ -405,7 +409,21 @@ impl Templates {
         self
     }
 
+    /// Renders every template as before but keeps none of the output:
+    /// each render returns an empty page.
+    pub fn discarding_output(mut self) -> Self {
+        self.discard = true;
+        self
+    }
+
     fn render(&self, name: &str, vars: Vars) -> Result<String, Error> {
+        if self.discard {
+            let ctx = context(vars);
+            crate::timing::TEMPLATES
+                .time(|| self.tera.render_to(name, &ctx, std::io::sink()))
+                .map_err(template_error)?;
+            return Ok(String::new());
+        }
         let Some(cache) = &self.cache else {
             return self.render_now(name, vars);
         };
@@ -425,10 +443,7 @@ impl Templates {
     }
 
     fn render_now(&self, name: &str, vars: Vars) -> Result<String, Error> {
-        let mut ctx = tera::Context::new();
-        for (key, value) in vars.0 {
-            ctx.insert_value(key, value);
-        }
+        let ctx = context(vars);
         crate::timing::TEMPLATES
             .time(|| self.tera.render(name, &ctx))
             .map_err(template_error)
@@ -440,6 +455,15 @@ impl Templates {
             cache.retain_used();
         }
     }
+}
+
+/// `vars` as a Tera context.
+fn context(vars: Vars) -> tera::Context {
+    let mut ctx = tera::Context::new();
+    for (key, value) in vars.0 {
+        ctx.insert_value(key, value);
+    }
+    ctx
 }
 
 /// The variables a template receives, in the order they are set (a later
@@ -614,9 +638,11 @@ impl<'a> PageRenderer<'a> {
         assets: &'a AssetUrls,
         content: &Content,
     ) -> Self {
+        use rayon::prelude::*;
+        // Made once per build for every page, before any page can start.
         let summaries: Vec<ErrorSummary> = content
             .errors
-            .iter()
+            .par_iter()
             .map(|e| ErrorSummary::new(e, config))
             .collect();
         let groups = category_members(&summaries, config);
@@ -646,7 +672,7 @@ impl<'a> PageRenderer<'a> {
                 url: config.url(&g.rel_url),
             })
             .collect();
-        let summary_keys = summaries.iter().map(hash_json).collect();
+        let summary_keys = summaries.par_iter().map(hash_json).collect();
         let mut index = SiteIndex {
             site: site_value(config, assets, &guides, &categories),
             summaries,

@@ -659,6 +659,10 @@ impl Loaded {
         } else {
             open()?.map(|s| s as &dyn Sink)
         };
+        let templates = match sink {
+            Some(out) if out.discards() => templates.discarding_output(),
+            _ => templates,
+        };
         let mut files = 0;
         let assets = match sink {
             Some(out) => {
