@@ -19,6 +19,8 @@ static ORIGINAL_SOFT: std::sync::OnceLock<libc::rlimit> = std::sync::OnceLock::n
 /// Raises the soft limit on open files towards the hard one; the limit in
 /// force afterwards, or `None` where it cannot be known.
 #[cfg(unix)]
+// rlim_t is u64 here, narrower on some targets.
+#[allow(clippy::unnecessary_cast)]
 pub fn raise_open_files_limit() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,

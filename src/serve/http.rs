@@ -171,8 +171,8 @@ enum Head {
     Idle,
     /// Part of a head came, the rest not in time.
     Slow,
-    /// The head is larger than allowed.
-    TooLarge,
+    /// The head cannot be served: too large, or not HTTP.
+    Refused(Refusal),
 }
 
 /// What to do with a connection after a request.
@@ -206,8 +206,8 @@ fn serve_connection(stream: &TcpStream, shared: &Shared) {
                 refuse(stream, 408, "the request head did not arrive in time");
                 return;
             }
-            Head::TooLarge => {
-                refuse(stream, 431, "the request head is too large");
+            Head::Refused((status, why)) => {
+                refuse(stream, status, why);
                 return;
             }
         };
@@ -243,13 +243,26 @@ fn read_head(
         deadline = Instant::now() + limits.head_timeout;
     }
     let mut scanned = 0;
+    let mut checked = false;
     loop {
         if let Some(end) = head_end(&buffer.data[..buffer.filled], scanned) {
             return Head::Complete(end);
         }
         scanned = buffer.filled;
+        // What is not HTTP (a TLS greeting, say) is refused at once rather
+        // than when its time is up; once per head, as parsing starts over.
+        if !checked && buffer.filled > 0 {
+            checked = true;
+            let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            if let Err(e) = httparse::Request::new(&mut fields).parse(&buffer.data[..buffer.filled])
+            {
+                if e != httparse::Error::TooManyHeaders {
+                    return Head::Refused(refusal(e));
+                }
+            }
+        }
         if buffer.filled >= limits.head_bytes {
-            return Head::TooLarge;
+            return Head::Refused((431, "the request head is too large"));
         }
         if buffer.filled == buffer.data.len() {
             let grown = (buffer.data.len() * 2).min(limits.head_bytes);
@@ -326,13 +339,7 @@ fn parse<'a>(
     match parsed.parse(head) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err((400, "the request head is malformed")),
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err((431, "the request has too many header fields"))
-        }
-        Err(httparse::Error::Version) => {
-            return Err((505, "only HTTP/1.0 and HTTP/1.1 are served"))
-        }
-        Err(_) => return Err((400, "the request head is malformed")),
+        Err(e) => return Err(refusal(e)),
     }
     let (Some(method), Some(target), Some(version)) = (parsed.method, parsed.path, parsed.version)
     else {
@@ -381,6 +388,14 @@ fn parse<'a>(
         keep_alive: if old { keep && !close } else { !close },
         has_body: chunked || length.is_some_and(|n| n > 0),
     })
+}
+
+fn refusal(e: httparse::Error) -> Refusal {
+    match e {
+        httparse::Error::TooManyHeaders => (431, "the request has too many header fields"),
+        httparse::Error::Version => (505, "only HTTP/1.0 and HTTP/1.1 are served"),
+        _ => (400, "the request head is malformed"),
+    }
 }
 
 /// Answers the request whose head is `head`.
