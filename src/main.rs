@@ -102,6 +102,13 @@ enum Command {
         /// Include pages marked `draft: true`.
         #[arg(long)]
         drafts: bool,
+        /// Also answer requests for this host name (a LAN name, a tunnel);
+        /// NAME or NAME:PORT; repeatable.
+        #[arg(long = "allowed-host", value_name = "NAME")]
+        allowed_hosts: Vec<String>,
+        /// Seconds after which an idle or slow connection is closed (for tests).
+        #[arg(long, hide = true, value_parser = seconds)]
+        idle_timeout: Option<std::time::Duration>,
     },
     /// Check every file and write nothing.
     Check {
@@ -369,6 +376,8 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             open,
             poll,
             drafts,
+            allowed_hosts,
+            idle_timeout,
         } => {
             let opts = errdocs::serve::ServeOptions {
                 root,
@@ -376,6 +385,8 @@ fn run(command: Command) -> Result<ExitCode, Error> {
                 port,
                 drafts,
                 poll,
+                allowed_hosts,
+                idle_timeout,
             };
             errdocs::serve::serve(&opts, |address| {
                 if open {
@@ -549,6 +560,15 @@ fn run(command: Command) -> Result<ExitCode, Error> {
 }
 
 /// A path as commands print it: from the working directory, escaped.
+/// A positive number of seconds, such as `0.5`.
+fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("`{text}` is not a positive number of seconds"))
+}
+
 fn shown(path: &Path) -> String {
     escape(&from_cwd(path).to_string_lossy()).into_owned()
 }

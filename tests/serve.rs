@@ -35,8 +35,14 @@ fn free_port() -> u16 {
 }
 
 fn start(root: &Path, extra: &[&str]) -> Server {
+    start_with(root, extra, |_| {})
+}
+
+/// Starts `errdocs serve` after `setup` has adjusted its command.
+fn start_with(root: &Path, extra: &[&str], setup: impl FnOnce(&mut Command)) -> Server {
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_errdocs"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_errdocs"));
+    command
         .args([
             "serve",
             "-r",
@@ -47,9 +53,9 @@ fn start(root: &Path, extra: &[&str]) -> Server {
         .args(extra)
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    setup(&mut command);
+    let mut child = command.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = channel();
     std::thread::spawn(move || {
@@ -105,7 +111,7 @@ fn request(port: u16, method: &str, path: &str) -> Reply {
         .unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -821,4 +827,459 @@ fn port_zero_serves_on_the_port_the_system_gave() {
         canonical[0].value().attr("href"),
         Some(format!("http://127.0.0.1:{port}/reference/errors/key_missing/").as_str())
     );
+}
+
+/// A connection to the server that gives up reading after 10 s.
+fn connect(port: u16) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+/// Reads one response from a connection that may stay open: the head,
+/// then as many body bytes as Content-Length says (none for HEAD).
+fn read_reply(reader: &mut BufReader<TcpStream>, head_only: bool) -> Reply {
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).unwrap();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("status line {status_line:?}"));
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (n, v) = line.split_once(':').unwrap();
+        headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+    }
+    let mut reply = Reply {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if !head_only {
+        let length: usize = reply.header("content-length").unwrap().parse().unwrap();
+        reply.body = vec![0; length];
+        reader.read_exact(&mut reply.body).unwrap();
+    }
+    reply
+}
+
+/// Sends a raw request head (or anything else) and reads what comes back
+/// until the server closes the connection.
+fn raw(port: u16, bytes: &[u8]) -> String {
+    let mut stream = connect(port);
+    stream.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Open descriptors and threads of a process.
+#[cfg(target_os = "linux")]
+fn usage(pid: u32) -> (usize, usize) {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let threads = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    (fds, threads)
+}
+
+/// Waits up to 10 s for the process's descriptors and threads to come
+/// back to `before`; what they are then.
+#[cfg(target_os = "linux")]
+fn settled(pid: u32, before: (usize, usize)) -> (usize, usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = usage(pid);
+        if (now.0 <= before.0 && now.1 <= before.1) || Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_reused_connection_answers_as_fast_as_a_new_one() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let stream = connect(s.port);
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let ask = format!(
+        "GET /reference/errors/key_missing/ HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+        s.port
+    );
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let at = Instant::now();
+        writer.write_all(ask.as_bytes()).unwrap();
+        let reply = read_reply(&mut reader, false);
+        times.push(at.elapsed());
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("connection"), None);
+    }
+    // Delayed acknowledgements held each answer after the first ~40 ms.
+    let first = times[0];
+    for later in &times[1..] {
+        assert!(
+            *later < Duration::from_millis(20) || *later < first * 10 + Duration::from_millis(5),
+            "{times:?}"
+        );
+    }
+}
+
+#[test]
+fn only_the_servers_own_names_are_answered() {
+    let site = fixture("basic");
+    let s = start(site.path(), &["--allowed-host", "docs.tunnel.example"]);
+    let port = s.port;
+    let with_host = |host: &str| {
+        let text = raw(
+            port,
+            format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        let status: u16 = text.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, text)
+    };
+    for own in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        "docs.tunnel.example".to_string(),
+        "docs.tunnel.example:443".to_string(),
+    ] {
+        assert_eq!(with_host(&own).0, 200, "{own}");
+    }
+    for foreign in [
+        format!("evil.example:{port}"),
+        "evil.example".to_string(),
+        format!("localhost:{}", port.wrapping_add(1)),
+        format!("127.0.0.1.evil.example:{port}"),
+    ] {
+        let (status, text) = with_host(&foreign);
+        assert_eq!(status, 403, "{foreign}");
+        let body = text.split("\r\n\r\n").nth(1).unwrap();
+        assert_eq!(body.lines().count(), 1, "{body}");
+        assert!(body.contains("--allowed-host"), "{body}");
+        assert!(
+            !text.to_ascii_lowercase().contains("access-control"),
+            "{text}"
+        );
+    }
+    // HTTP/1.1 requires Host; a script's HTTP/1.0 request may lack it.
+    assert!(raw(port, b"GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 400 "));
+    let old = raw(port, b"GET / HTTP/1.0\r\n\r\n");
+    assert!(old.starts_with("HTTP/1.1 200 "), "{old}");
+    // A target in absolute form names its host itself.
+    let absolute = raw(
+        port,
+        format!("GET http://evil.example:{port}/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n")
+            .as_bytes(),
+    );
+    assert!(absolute.starts_with("HTTP/1.1 403 "), "{absolute}");
+}
+
+#[test]
+fn a_bad_allowed_host_is_a_usage_error() {
+    let site = fixture("basic");
+    let o = errdocs(&[
+        "serve",
+        "-r",
+        site.path().to_str().unwrap(),
+        "--port",
+        "0",
+        "--allowed-host",
+        "http://x/",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--allowed-host"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_oversized_head_gets_431_and_the_server_goes_on() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-Big: {}\r\n\r\n",
+        s.port,
+        "a".repeat(100 * 1024)
+    );
+    let text = raw(s.port, big.as_bytes());
+    assert!(
+        text.starts_with("HTTP/1.1 431 "),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    // A request line of a megabyte that never ends.
+    let mut stream = connect(s.port);
+    let writer = {
+        let mut stream = stream.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let _ = stream.write_all(b"GET /");
+            let _ = stream.write_all(&vec![b'a'; 1 << 20]);
+        })
+    };
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    writer.join().unwrap();
+    assert!(
+        out.starts_with(b"HTTP/1.1 431 "),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert_eq!(get(s.port, "/").status, 200);
+}
+
+#[test]
+fn idle_and_slow_connections_are_closed() {
+    let site = fixture("basic");
+    let s = start(site.path(), &["--idle-timeout", "0.5"]);
+    // Nothing sent at all.
+    let at = Instant::now();
+    let mut idle = connect(s.port);
+    let mut out = Vec::new();
+    assert_eq!(idle.read_to_end(&mut out).unwrap(), 0);
+    assert!(at.elapsed() < Duration::from_secs(5), "{:?}", at.elapsed());
+    // Kept alive after a request, then idle.
+    let stream = connect(s.port);
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    write!(
+        writer,
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+        s.port
+    )
+    .unwrap();
+    assert_eq!(read_reply(&mut reader, false).status, 200);
+    let at = Instant::now();
+    let mut rest = Vec::new();
+    assert_eq!(reader.read_to_end(&mut rest).unwrap(), 0);
+    assert!(at.elapsed() < Duration::from_secs(5));
+    // A head sent a byte at a time, too slowly: 408, then closed.
+    let mut slow = connect(s.port);
+    let at = Instant::now();
+    for b in b"GET / HTTP/1.1\r\n" {
+        if slow.write_all(&[*b]).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut out = Vec::new();
+    let _ = slow.read_to_end(&mut out);
+    assert!(
+        out.starts_with(b"HTTP/1.1 408 "),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert!(at.elapsed() < Duration::from_secs(5));
+    assert_eq!(get(s.port, "/").status, 200);
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let stream = connect(s.port);
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let host = format!("127.0.0.1:{}", s.port);
+    write!(
+        writer,
+        "GET /reference/errors/key_missing/ HTTP/1.1\r\nHost: {host}\r\n\r\n\
+         HEAD /reference/errors/ HTTP/1.1\r\nHost: {host}\r\n\r\n\
+         GET /reference/errors/key_missing HTTP/1.1\r\nHost: {host}\r\n\r\n\
+         GET /sitemap.xml HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let first = read_reply(&mut reader, false);
+    assert!(first.text().contains("Key missing"));
+    let head = read_reply(&mut reader, true);
+    assert_eq!(head.status, 200);
+    assert!(
+        head.header("content-length")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(read_reply(&mut reader, false).status, 301);
+    let last = read_reply(&mut reader, false);
+    assert_eq!(
+        (last.status, last.header("connection")),
+        (200, Some("close"))
+    );
+    let mut rest = Vec::new();
+    assert_eq!(reader.read_to_end(&mut rest).unwrap(), 0, "closed after");
+}
+
+#[test]
+fn a_request_with_a_body_is_answered_and_its_connection_closed() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let host = format!("127.0.0.1:{}", s.port);
+    for head in [
+        format!("GET / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 99999999999\r\n\r\nxyz"),
+        format!("POST / HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n"),
+    ] {
+        let text = raw(s.port, head.as_bytes());
+        assert!(text.contains("\r\nConnection: close\r\n"), "{text}");
+        assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
+    }
+    assert_eq!(get(s.port, "/").status, 200);
+}
+
+/// The server when its descriptors run out: below its cap on
+/// connections (a hard limit of 64), and when the limit is lowered under
+/// it while it runs, so that accepting fails.
+#[cfg(target_os = "linux")]
+#[test]
+fn running_out_of_descriptors_is_survived() {
+    use std::os::unix::process::CommandExt;
+    let site = fixture("basic");
+    let mut s = start_with(site.path(), &["--idle-timeout", "30"], |c| {
+        // SAFETY: only setrlimit runs between fork and exec.
+        unsafe {
+            c.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 32,
+                    rlim_max: 64,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    let pid = s.child.id();
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["64", "64"],
+        "the soft limit is raised to the hard one: {line}"
+    );
+    let before = usage(pid);
+    let hold = |n: usize| -> Vec<TcpStream> {
+        (0..n)
+            .filter_map(|_| {
+                let mut c = TcpStream::connect(("127.0.0.1", s.port)).ok()?;
+                c.write_all(b"GET / HTTP/1.1\r\n").ok()?;
+                Some(c)
+            })
+            .collect()
+    };
+    let held = hold(100);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(s.child.try_wait().unwrap().is_none(), "the server died");
+    assert!(usage(pid).0 <= 64);
+    drop(held);
+    let at = Instant::now();
+    assert_eq!(get(s.port, "/").status, 200);
+    assert!(at.elapsed() < Duration::from_secs(5), "{:?}", at.elapsed());
+
+    // Fewer descriptors than the cap on connections: accepting fails.
+    let limit = libc::rlimit {
+        rlim_cur: (before.0 + 3) as libc::rlim_t,
+        rlim_max: 64,
+    };
+    // SAFETY: prlimit reads `limit` and writes nothing here.
+    let set = unsafe {
+        libc::prlimit(
+            pid as libc::pid_t,
+            libc::RLIMIT_NOFILE,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(set, 0, "{}", std::io::Error::last_os_error());
+    let held = hold(40);
+    wait_for_line(&s, "cannot take a connection");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(s.child.try_wait().unwrap().is_none(), "the server died");
+    drop(held);
+    let at = Instant::now();
+    assert_eq!(get(s.port, "/").status, 200);
+    assert!(at.elapsed() < Duration::from_secs(5), "{:?}", at.elapsed());
+    let after = settled(pid, before);
+    assert!(
+        after.0 <= before.0 && after.1 <= before.1,
+        "{before:?} {after:?}"
+    );
+}
+
+/// Port scans, closes halfway through an answer, slow heads and bodies
+/// leave no thread or descriptor behind.
+#[cfg(target_os = "linux")]
+#[test]
+fn abuse_leaves_nothing_behind() {
+    let site = fixture("basic");
+    let mut s = start(site.path(), &["--idle-timeout", "1"]);
+    let pid = s.child.id();
+    assert_eq!(get(s.port, "/").status, 200);
+    let before = usage(pid);
+    let host = format!("127.0.0.1:{}", s.port);
+    // Connect and close at once, many times.
+    for _ in 0..300 {
+        drop(TcpStream::connect(("127.0.0.1", s.port)).unwrap());
+    }
+    // Ask and leave before the answer is read.
+    for _ in 0..50 {
+        let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+        let _ = write!(
+            c,
+            "GET /reference/errors/key_missing/ HTTP/1.1\r\nHost: {host}\r\n\r\n"
+        );
+    }
+    // Half a head, a body that never comes, a chunked body cut short.
+    let mut open = Vec::new();
+    for head in [
+        "GET / HTTP/1.1\r\nHost: x".to_string(),
+        format!("GET / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1000000\r\n\r\nab"),
+        format!("POST / HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nab"),
+        "\u{0}\u{1}garbage\r\n\r\n".to_string(),
+    ] {
+        let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+        c.write_all(head.as_bytes()).unwrap();
+        open.push(c);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(get(s.port, "/").status, 200);
+    drop(open);
+    let after = settled(pid, before);
+    assert!(
+        after.0 <= before.0 && after.1 <= before.1,
+        "{before:?} {after:?}"
+    );
+    assert!(s.child.try_wait().unwrap().is_none());
+}
+
+#[test]
+fn what_is_not_http_is_refused_at_once() {
+    let site = fixture("basic");
+    let s = start(site.path(), &[]);
+    let at = Instant::now();
+    // The start of a TLS greeting: no line ends in it.
+    let text = raw(s.port, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
+    assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+    let text = raw(s.port, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    assert!(text.starts_with("HTTP/1.1 505 "), "{text}");
+    assert!(at.elapsed() < Duration::from_secs(5));
+    assert_eq!(get(s.port, "/").status, 200);
 }

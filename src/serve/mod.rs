@@ -4,10 +4,16 @@
 //! The site is built with `base_url` set to the server's own address, so
 //! every page works at the server's root whatever `site.yaml` says. The
 //! real output folder is never touched. Pages learn about rebuilds by
-//! long-polling `/__errdocs/poll`; each request has its own thread, so
-//! waiting pages never hold up normal requests.
+//! long-polling `/__errdocs/poll`; each connection has its own thread, so
+//! waiting pages never hold up normal requests. The HTTP side is in
+//! [`http`]: [`LiveSite::respond`] is all it asks of the site.
+
+mod fds;
+mod host;
+mod http;
 
 use std::collections::BTreeSet;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -15,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use notify::Watcher;
 use serde::Serialize;
-use tiny_http::{Header, Request, Response, Server};
 
 use crate::content::{is_ignored_name, CONTENT_DIR};
 use crate::diagnostic::Diagnostics;
@@ -56,6 +61,12 @@ pub struct ServeOptions {
     pub drafts: bool,
     /// Poll the file system instead of native events.
     pub poll: bool,
+    /// More `Host` names to answer (`NAME` or `NAME:PORT`), besides the
+    /// server's own.
+    pub allowed_hosts: Vec<String>,
+    /// Closes connections idle, or slow to send a request, for this long
+    /// instead of the defaults (for tests).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// One problem as the browser overlay shows it.
@@ -527,29 +538,25 @@ pub fn is_relevant(root: &Path, path: &Path) -> bool {
 }
 
 /// Binds the server: the given port, or the default one and the next free ones.
-fn bind(opts: &ServeOptions) -> Result<(Server, u16), Error> {
-    let try_bind = |port: u16| Server::http((opts.bind.as_str(), port));
+fn bind(opts: &ServeOptions) -> Result<(TcpListener, u16), Error> {
+    let try_bind = |port: u16| TcpListener::bind((opts.bind.as_str(), port));
     match opts.port {
         Some(port) => {
-            let server = try_bind(port)
+            let listener = try_bind(port)
                 .map_err(|e| Error::Usage(format!("cannot listen on {}:{port}: {e}", opts.bind)))?;
             // Port 0 asks the system for a free port: name the one it gave.
-            let bound = server
-                .server_addr()
-                .to_ip()
-                .map(|a| a.port())
-                .unwrap_or(port);
-            Ok((server, bound))
+            let bound = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+            Ok((listener, bound))
         }
         None => {
             for port in DEFAULT_PORT..DEFAULT_PORT + 50 {
-                if let Ok(s) = try_bind(port) {
+                if let Ok(l) = try_bind(port) {
                     if port != DEFAULT_PORT {
                         crate::terminal::note(&format!(
                             "port {DEFAULT_PORT} is in use; using {port} instead\n"
                         ));
                     }
-                    return Ok((s, port));
+                    return Ok((l, port));
                 }
             }
             Err(Error::Usage(format!(
@@ -575,7 +582,13 @@ pub fn serve(opts: &ServeOptions, ready: impl FnOnce(&str)) -> Result<(), Error>
             opts.bind
         ));
     }
-    let (server, port) = bind(opts)?;
+    let (listener, port) = bind(opts)?;
+    let hosts = host::Hosts::new(&opts.bind, port, &opts.allowed_hosts)?;
+    let mut limits = http::Limits::new(fds::connection_cap(fds::raise_open_files_limit()));
+    if let Some(timeout) = opts.idle_timeout {
+        limits.idle_timeout = timeout;
+        limits.head_timeout = timeout;
+    }
     let host = match opts.bind.as_str() {
         "0.0.0.0" | "::" | "[::]" => "127.0.0.1".to_string(),
         h if h.contains(':') => format!("[{h}]"),
@@ -650,11 +663,12 @@ pub fn serve(opts: &ServeOptions, ready: impl FnOnce(&str)) -> Result<(), Error>
         "serving {} at {address}/ (Ctrl-C to stop)\n",
         crate::terminal::escape(&crate::terminal::from_cwd(&root).to_string_lossy())
     ))?;
-    for request in server.incoming_requests() {
-        let site = Arc::clone(&site);
-        std::thread::spawn(move || answer(&site, request));
-    }
-    Ok(())
+    http::run(
+        listener,
+        limits,
+        hosts,
+        Arc::new(move |method: &str, target: &str| site.respond(method, target)),
+    )
 }
 
 /// Hands the events to `note` until none came for `quiet`; false when the
@@ -716,27 +730,6 @@ fn watch_error(e: notify::Error) -> Error {
     Error::Usage(format!("cannot watch the site for changes: {e}"))
 }
 
-fn answer(site: &LiveSite, request: Request) {
-    let method = request.method().as_str().to_string();
-    let reply = site.respond(&method, request.url());
-    let mut response = Response::from_data(reply.body.to_vec()).with_status_code(reply.status);
-    let mut headers = vec![
-        ("Content-Type", reply.content_type.to_string()),
-        ("Cache-Control", "no-store".to_string()),
-        ("X-Content-Type-Options", "nosniff".to_string()),
-    ];
-    if let Some(location) = reply.location {
-        headers.push(("Location", location));
-    }
-    for (name, value) in headers {
-        if let Ok(h) = Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            response = response.with_header(h);
-        }
-    }
-    // A client that went away is not an error worth reporting.
-    let _ = request.respond(response);
-}
-
 /// Opens `url` in the system's browser, if there is one.
 pub fn open_browser(url: &str) {
     let candidates: &[(&str, &[&str])] = if cfg!(target_os = "macos") {
@@ -747,14 +740,14 @@ pub fn open_browser(url: &str) {
         &[("xdg-open", &[])]
     };
     for (cmd, args) in candidates {
-        if std::process::Command::new(cmd)
+        let mut command = std::process::Command::new(cmd);
+        command
             .args(*args)
             .arg(url)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .is_ok()
-        {
+            .stderr(std::process::Stdio::null());
+        fds::restore_for_child(&mut command);
+        if command.spawn().is_ok() {
             return;
         }
     }
