@@ -561,9 +561,21 @@ impl<'a> Renderer<'a, '_> {
         let digit = ["1", "2", "3", "4", "5", "6"][usize::from(n - 1)];
         let mut tag = String::with_capacity(96 + 2 * id.len() + inner_html.len() + label.len());
         for piece in [
-            "<h", digit, " id=\"", &id, "\"", class, ">", &inner_html,
-            " <a class=\"permalink\" href=\"#", &id, "\" aria-label=\"Link to this section: ",
-            &label, "\">#</a></h", digit, ">\n",
+            "<h",
+            digit,
+            " id=\"",
+            &id,
+            "\"",
+            class,
+            ">",
+            &inner_html,
+            " <a class=\"permalink\" href=\"#",
+            &id,
+            "\" aria-label=\"Link to this section: ",
+            &label,
+            "\">#</a></h",
+            digit,
+            ">\n",
         ] {
             tag.push_str(piece);
         }
@@ -1022,9 +1034,8 @@ pub fn control_chars(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
     // Most text has none: one pass over the bytes says so without decoding.
     // 0xC2 leads U+0080–U+00BF, where the C1 controls are. Chunks are
     // folded without an early exit so that the loop is vectorised.
-    let suspect = |b: u8| {
-        (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') | (b == 0x7f) | (b == 0xc2)
-    };
+    let suspect =
+        |b: u8| (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') | (b == 0x7f) | (b == 0xc2);
     let any = text
         .as_bytes()
         .chunks(64)
