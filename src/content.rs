@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::SiteConfig;
-use crate::diagnostic::{Diagnostic, Diagnostics, LineIndex, Severity};
+use crate::diagnostic::{Diagnostic, Diagnostics, Excerpt, LineIndex, Severity};
 use crate::yaml;
 
 /// The folder of Markdown content, under the site root.
@@ -62,8 +62,21 @@ impl SourceFile {
         // The line index keeps this cheap for files with many problems.
         let mut d = Diagnostic::error(&self.shown, None, line, col, rule, msg);
         d.severity = severity;
-        d.source_line = self.lines.line_text(&self.text, line).map(str::to_owned);
+        d.source_line =
+            (self.lines.line_text(&self.text, line)).map(|l| Box::new(Excerpt::new(l, col)));
         d
+    }
+
+    /// A problem at a byte offset of the body.
+    pub fn diagnostic_at(
+        &self,
+        severity: Severity,
+        body_offset: usize,
+        rule: &'static str,
+        msg: impl Into<String>,
+    ) -> Diagnostic {
+        let (l, c) = self.body_position(body_offset);
+        self.diagnostic(severity, l, c, rule, msg)
     }
 
     /// An error at a byte offset of the body.
@@ -73,8 +86,7 @@ impl SourceFile {
         rule: &'static str,
         msg: impl Into<String>,
     ) -> Diagnostic {
-        let (l, c) = self.body_position(body_offset);
-        self.diagnostic(Severity::Error, l, c, rule, msg)
+        self.diagnostic_at(Severity::Error, body_offset, rule, msg)
     }
 
     /// A warning at a byte offset of the body.
@@ -84,8 +96,7 @@ impl SourceFile {
         rule: &'static str,
         msg: impl Into<String>,
     ) -> Diagnostic {
-        let (l, c) = self.body_position(body_offset);
-        self.diagnostic(Severity::Warning, l, c, rule, msg)
+        self.diagnostic_at(Severity::Warning, body_offset, rule, msg)
     }
 
     /// An error at the value of front-matter key `key` (or the file's first line).
@@ -872,24 +883,27 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
         let code = &page.meta.code;
         match names.get(&code.to_lowercase()) {
             Some((other, first, _)) => {
-                let (fl, _) = first.source.key_position("code");
-                problems.push(page.source.error_at_key(
-                    "code",
-                    "duplicate-code",
-                    format!(
-                        "code `{code}` is already used by {}:{fl} (`{other}`); codes must be unique ignoring case",
-                        first.source.shown.display()
-                    ),
-                ));
-                let (l, _) = page.source.key_position("code");
-                problems.push(first.source.error_at_key(
-                    "code",
-                    "duplicate-code",
-                    format!(
-                        "code `{other}` is used again by {}:{l} (`{code}`)",
-                        page.source.shown.display()
-                    ),
-                ));
+                let (fl, fc) = first.source.key_position("code");
+                let (l, c) = page.source.key_position("code");
+                problems.push(
+                    page.source
+                        .error_at_key(
+                            "code",
+                            "duplicate-code",
+                            format!("code `{code}` is already used by another page (`{other}`); codes must be unique ignoring case"),
+                        )
+                        .with_related(&first.source.shown, fl, fc, "first used here"),
+                );
+                problems.push(
+                    first
+                        .source
+                        .error_at_key(
+                            "code",
+                            "duplicate-code",
+                            format!("code `{other}` is used again by another page (`{code}`)"),
+                        )
+                        .with_related(&page.source.shown, l, c, "used again here"),
+                );
             }
             None => {
                 names.insert(code.to_lowercase(), (code, page, false));
@@ -901,17 +915,24 @@ fn cross_checks(content: &Content, config: &SiteConfig) -> Vec<Diagnostic> {
             match names.get(&alias.to_lowercase()) {
                 Some((other, owner, is_alias)) => {
                     let (l, c) = page.source.item_position("aliases", alias);
-                    let what = if *is_alias { "an alias" } else { "the code" };
-                    problems.push(Diagnostic::error(
+                    let (what, (ol, oc)) = if *is_alias {
+                        ("an alias", owner.source.item_position("aliases", other))
+                    } else {
+                        ("the code", owner.source.key_position("code"))
+                    };
+                    let d = Diagnostic::error(
                         &page.source.shown,
                         Some(&page.source.text),
                         l,
                         c,
                         "alias",
-                        format!(
-                            "alias `{alias}` collides with {what} `{other}` of {}",
-                            owner.source.shown.display()
-                        ),
+                        format!("alias `{alias}` collides with {what} `{other}`"),
+                    );
+                    problems.push(d.with_related(
+                        &owner.source.shown,
+                        ol,
+                        oc,
+                        format!("`{other}` is here"),
                     ));
                 }
                 None => {

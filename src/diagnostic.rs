@@ -50,9 +50,38 @@ pub struct Diagnostic {
     pub rule: &'static str,
     /// What is wrong, in a sentence.
     pub message: String,
-    /// The offending source line, without its line ending.
+    /// The part of the offending source line that is shown.
     #[serde(skip)]
-    pub source_line: Option<String>,
+    pub source_line: Option<Box<Excerpt>>,
+    /// Other places the problem involves, such as the first page that
+    /// uses a duplicated code.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+}
+
+/// Another place a [`Diagnostic`] points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Related {
+    /// The file, as [`Diagnostic::file`] is.
+    #[serde(serialize_with = "lossy_path")]
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is there, e.g. "first used here".
+    pub message: String,
+}
+
+impl Related {
+    fn place(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            escape(&self.file.to_string_lossy()),
+            self.line,
+            self.column
+        )
+    }
 }
 
 impl Diagnostic {
@@ -74,7 +103,10 @@ impl Diagnostic {
             severity: Severity::Error,
             rule,
             message: message.into(),
-            source_line: text.and_then(|t| nth_line(t, line)).map(str::to_owned),
+            source_line: text
+                .and_then(|t| nth_line(t, line))
+                .map(|l| Box::new(Excerpt::new(l, column))),
+            related: Vec::new(),
         }
     }
 
@@ -91,6 +123,23 @@ impl Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(file, text, line, column, rule, message)
         }
+    }
+
+    /// The same problem, also pointing at `file`:`line`:`column`.
+    pub fn with_related(
+        mut self,
+        file: impl Into<PathBuf>,
+        line: usize,
+        column: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        self.related.push(Related {
+            file: file.into(),
+            line,
+            column,
+            message: message.into(),
+        });
+        self
     }
 
     /// Writes the diagnostic as `path:line:col: error: message`, followed by
@@ -132,9 +181,17 @@ impl Diagnostic {
         if let Some(src) = &self.source_line {
             let gutter = self.line.to_string();
             let pad = " ".repeat(gutter.len());
-            let (shown, lead) = source_window(src, self.column);
+            let (shown, lead) = src.window();
             out.push_str(&format!("{blue}{gutter} |{reset} {shown}\n"));
             out.push_str(&format!("{blue}{pad} |{reset} {lead}{sev_color}^{reset}\n"));
+        }
+        let pad = " ".repeat(self.line.to_string().len());
+        for r in &self.related {
+            out.push_str(&format!(
+                "{blue}{pad} ={reset} {}: {}\n",
+                escape(&r.message),
+                r.place()
+            ));
         }
         out
     }
@@ -142,7 +199,11 @@ impl Diagnostic {
     /// The GitHub Actions workflow command for this problem. A problem
     /// that belongs to no file is an annotation of the run.
     pub fn github(&self) -> String {
-        let msg = workflow_data(&escape(&self.message));
+        let mut msg = self.message.clone();
+        for r in &self.related {
+            msg.push_str(&format!(" ({}: {})", r.message, r.place()));
+        }
+        let msg = workflow_data(&escape(&msg));
         let title = workflow_property(self.rule);
         if self.file.as_os_str().is_empty() {
             return format!("::{} title={title}::{msg}", self.severity);
@@ -167,41 +228,134 @@ fn workflow_property(text: &str) -> String {
     workflow_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// The characters of a source line shown around 1-based `column`, at most
-/// [`SOURCE_WINDOW`] of them with `…` where the line was cut, escaped for a
-/// terminal; and the lead that puts a caret under the column.
-fn source_window(src: &str, column: usize) -> (String, String) {
-    let col = column.saturating_sub(1);
-    let len = src.chars().count();
-    let (start, end) = if len <= SOURCE_WINDOW {
-        (0, len)
-    } else {
-        let start = col
-            .saturating_sub(SOURCE_WINDOW / 2)
-            .min(len - SOURCE_WINDOW);
-        (start, start + SOURCE_WINDOW)
-    };
-    let mut shown = String::new();
-    let mut lead = String::new();
-    if start > 0 {
-        shown.push('…');
-        lead.push(' ');
-    }
-    for (i, c) in src.chars().enumerate().skip(start).take(end - start) {
-        crate::terminal::push_escaped(&mut shown, c);
-        if i < col {
-            // Tabs are kept so that the caret lines up under them.
-            if c == '\t' {
-                lead.push('\t');
-            } else {
-                lead.push_str(&" ".repeat(crate::terminal::escaped_width(c)));
-            }
+/// The characters of a source line that a diagnostic shows: at most
+/// [`SOURCE_WINDOW`] of them around the column. Only these are kept, so a
+/// problem on a line of megabytes costs what one on a short line does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Excerpt {
+    text: String,
+    cut_before: bool,
+    cut_after: bool,
+    /// The 0-based character index of the column in `text`.
+    caret: usize,
+}
+
+impl Excerpt {
+    /// The window of `line` around 1-based `column`.
+    pub fn new(line: &str, column: usize) -> Self {
+        let col = column.saturating_sub(1);
+        let len = line.chars().count();
+        let (start, end) = if len <= SOURCE_WINDOW {
+            (0, len)
+        } else {
+            let start = col
+                .saturating_sub(SOURCE_WINDOW / 2)
+                .min(len - SOURCE_WINDOW);
+            (start, start + SOURCE_WINDOW)
+        };
+        Excerpt {
+            text: line.chars().skip(start).take(end - start).collect(),
+            cut_before: start > 0,
+            cut_after: end < len,
+            caret: col - start.min(col),
         }
     }
-    if end < len {
-        shown.push('…');
+
+    /// The excerpt escaped for a terminal, with `…` where the line was cut,
+    /// and the lead that puts a caret under the column.
+    fn window(&self) -> (String, String) {
+        let mut shown = String::new();
+        let mut lead = String::new();
+        if self.cut_before {
+            shown.push('…');
+            lead.push(' ');
+        }
+        for (i, c) in self.text.chars().enumerate() {
+            crate::terminal::push_escaped(&mut shown, c);
+            if i < self.caret {
+                // Tabs are kept so that the caret lines up under them.
+                if c == '\t' {
+                    lead.push('\t');
+                } else {
+                    lead.push_str(&" ".repeat(crate::terminal::escaped_width(c)));
+                }
+            }
+        }
+        if self.cut_after {
+            shown.push('…');
+        }
+        (shown, lead)
     }
-    (shown, lead)
+}
+
+/// How many problems of one rule one file lists. Past it they are only
+/// counted, and one more problem says how many were left out, so a file
+/// holding a mistake 100,000 times costs what one holding it twenty does.
+pub const LISTED_PER_RULE: usize = 20;
+
+/// The problems one file has left unlisted, by rule.
+#[derive(Debug, Default)]
+pub struct Unlisted(Vec<RuleTally>);
+
+#[derive(Debug)]
+struct RuleTally {
+    rule: &'static str,
+    listed: usize,
+    left_out: usize,
+    worst: Severity,
+    first: usize,
+}
+
+impl Unlisted {
+    /// Counts a problem of `rule` at byte offset `at`; true while problems
+    /// of that rule are still listed, so the caller builds this one.
+    pub fn admit(&mut self, rule: &'static str, severity: Severity, at: usize) -> bool {
+        let i = match self.0.iter().position(|t| t.rule == rule) {
+            Some(i) => i,
+            None => {
+                self.0.push(RuleTally {
+                    rule,
+                    listed: 0,
+                    left_out: 0,
+                    worst: severity,
+                    first: 0,
+                });
+                self.0.len() - 1
+            }
+        };
+        let t = &mut self.0[i];
+        if t.listed < LISTED_PER_RULE {
+            t.listed += 1;
+            return true;
+        }
+        if t.left_out == 0 {
+            (t.first, t.worst) = (at, severity);
+        }
+        // Errors order first, so the smaller severity is the worse.
+        t.worst = t.worst.min(severity);
+        t.left_out += 1;
+        false
+    }
+
+    /// One problem per rule that left some out, made by `make` from the
+    /// worst severity left out, the offset of the first and a message.
+    pub fn summaries<'a>(
+        &'a self,
+        mut make: impl FnMut(Severity, usize, &'static str, String) -> Diagnostic + 'a,
+    ) -> impl Iterator<Item = Diagnostic> + 'a {
+        self.0.iter().filter(|t| t.left_out > 0).map(move |t| {
+            let (n, s) = (t.left_out, if t.left_out == 1 { "" } else { "s" });
+            make(
+                t.worst,
+                t.first,
+                t.rule,
+                format!(
+                    "{n} more `{}` problem{s} in this file, from here on, are not listed (the first {LISTED_PER_RULE} are)",
+                    t.rule
+                ),
+            )
+        })
+    }
 }
 
 /// How many characters of a source line a diagnostic shows.
@@ -313,6 +467,12 @@ impl Diagnostics {
             .iter()
             .map(|d| Diagnostic {
                 file: crate::terminal::site_file(root, &d.file),
+                related: (d.related.iter())
+                    .map(|r| Related {
+                        file: crate::terminal::site_file(root, &r.file),
+                        ..r.clone()
+                    })
+                    .collect(),
                 ..d.clone()
             })
             .collect()
@@ -453,6 +613,9 @@ mod tests {
     fn long_lines_show_a_window_around_the_column() {
         let line = format!("{}X{}", "a".repeat(1000), "b".repeat(1000));
         let d = Diagnostic::error("a.md", Some(&line), 1, 1001, "r", "m");
+        // Only the shown window is kept.
+        let kept = d.source_line.as_ref().unwrap();
+        assert_eq!(kept.text.chars().count(), SOURCE_WINDOW);
         let out = d.render(false);
         let rows: Vec<&str> = out.lines().collect();
         let shown = rows[1].strip_prefix("1 | ").unwrap();

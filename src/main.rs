@@ -218,6 +218,7 @@ fn error_diagnostics(e: &Error, root: &Path) -> Diagnostics {
             rule,
             message,
             source_line: None,
+            related: Vec::new(),
         }])
     };
     match e {

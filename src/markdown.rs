@@ -15,7 +15,7 @@ use pulldown_cmark::{
 
 use crate::config::{SiteConfig, UnsafeHtml};
 use crate::content::{resolve_relative, SourceFile};
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Severity, Unlisted};
 use crate::highlight::{self, escape_html};
 
 /// Ids the page templates use; headings never take them.
@@ -229,8 +229,8 @@ struct Renderer<'a, 'c> {
     finished: bool,
     /// For each open link or image: whether its tags are left out.
     stripped: Vec<bool>,
-    /// How many `unsafe-html` problems were found.
-    unsafe_reports: usize,
+    /// Problems past the per-rule limit, counted.
+    unlisted: Unlisted,
     ids: IdSet,
     section: Section,
     in_card_group: bool,
@@ -256,7 +256,7 @@ pub fn render(source: &SourceFile, ctx: &RenderContext<'_>) -> RenderedBody {
         first_block: true,
         finished: false,
         stripped: Vec::new(),
-        unsafe_reports: 0,
+        unlisted: Unlisted::default(),
         ids: IdSet::new(),
         section: Section::None,
         in_card_group: false,
@@ -269,6 +269,11 @@ pub fn render(source: &SourceFile, ctx: &RenderContext<'_>) -> RenderedBody {
     let mut html_out = String::with_capacity(body.len() + body.len() / 2);
     pulldown_cmark::html::push_html(&mut html_out, std::iter::from_fn(|| r.next_event()));
     r.result.html = replace_controls(html_out);
+    let summaries: Vec<_> = r
+        .unlisted
+        .summaries(|severity, at, rule, msg| source.diagnostic_at(severity, at, rule, msg))
+        .collect();
+    r.result.diagnostics.extend(summaries);
     r.result
 }
 
@@ -475,13 +480,11 @@ impl<'a> Renderer<'a, '_> {
     fn close_section(&mut self, next_is_card: bool) {
         if self.section == (Section::Card { titled: false }) {
             if let Some((offset, label)) = self.card.take() {
-                self.result.diagnostics.push(self.source.warning_at(
-                    offset,
-                    "audience-card",
+                self.report(Severity::Warning, offset, "audience-card", || {
                     format!(
                         "the \"{label}\" card has no `###` title; add one, e.g. `### Quick fix`"
-                    ),
-                ));
+                    )
+                });
             }
         }
         if self.section != Section::None {
@@ -514,11 +517,9 @@ impl<'a> Renderer<'a, '_> {
         let slug = slugify(&text);
         let id = self.ids.unique(&slug);
         if !slug.is_empty() && id != slug && !RESERVED_IDS.contains(&slug.as_str()) {
-            self.result.diagnostics.push(self.source.warning_at(
-                offset,
-                "duplicate-heading",
-                format!("another heading on this page already has the id `{slug}`; this one gets `{id}`, and links to `#{slug}` go to the first"),
-            ));
+            self.report(Severity::Warning, offset, "duplicate-heading", || {
+                format!("another heading on this page already has the id `{slug}`; this one gets `{id}`, and links to `#{slug}` go to the first")
+            });
         }
         let n = level as u8;
         let mut class = "";
@@ -714,16 +715,14 @@ impl<'a> Renderer<'a, '_> {
         let value: serde_json::Value = match serde_json::from_str(&b.code) {
             Ok(v) => v,
             Err(e) => {
-                let (line, col) = self.code_position(b, e.line(), e.column());
                 let msg = e.to_string();
                 let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                self.result.diagnostics.push(self.source.diagnostic(
-                    Severity::Error,
-                    line,
-                    col,
+                self.report_in_code(
+                    b,
                     "json",
+                    |r| r.code_position(b, e.line(), e.column()),
                     format!("this ```json block does not parse: {msg} (use ```jsonc or ```text for fragments)"),
-                ));
+                );
                 return;
             }
         };
@@ -750,56 +749,50 @@ impl<'a> Renderer<'a, '_> {
         if let Some(ptr) = cfg.code_pointer.as_deref().filter(|p| !p.is_empty()) {
             if let Some(serde_json::Value::String(found)) = value.pointer(ptr) {
                 if found != expect.code {
-                    let (line, col) = self.pointer_position(b, ptr);
-                    self.result.diagnostics.push(self.source.diagnostic(
-                        Severity::Error,
-                        line,
-                        col,
+                    self.report_in_code(
+                        b,
                         "response-code",
+                        |r| r.pointer_position(b, ptr),
                         format!(
                             "the example response names `{found}` at {ptr}, but this page is `{}`",
                             expect.code
                         ),
-                    ));
+                    );
                 }
             }
         }
         if let Some(schema) = self.ctx.schema {
             for err in schema.iter_errors(&value) {
                 let path = err.instance_path().as_str().to_string();
-                let (line, col) = if path.is_empty() {
-                    self.code_position(b, 1, 1)
-                } else {
-                    self.pointer_position(b, &path)
-                };
-                let at = if path.is_empty() {
-                    "/".to_string()
-                } else {
-                    path
-                };
-                self.result.diagnostics.push(self.source.diagnostic(
-                    Severity::Error,
-                    line,
-                    col,
+                let at = if path.is_empty() { "/" } else { &path };
+                let msg =
+                    format!("the example response does not match response.schema at {at}: {err}");
+                self.report_in_code(
+                    b,
                     "response-schema",
-                    format!("the example response does not match response.schema at {at}: {err}"),
-                ));
+                    |r| {
+                        if path.is_empty() {
+                            r.code_position(b, 1, 1)
+                        } else {
+                            r.pointer_position(b, &path)
+                        }
+                    },
+                    msg,
+                );
             }
         }
         if let Some(ptr) = cfg.doc_url_pointer.as_deref().filter(|p| !p.is_empty()) {
             if let Some(serde_json::Value::String(found)) = value.pointer(ptr) {
                 if !expect.doc_urls.iter().any(|u| u == found) {
-                    let (line, col) = self.pointer_position(b, ptr);
-                    self.result.diagnostics.push(self.source.diagnostic(
-                        Severity::Error,
-                        line,
-                        col,
+                    self.report_in_code(
+                        b,
                         "response-doc-url",
+                        |r| r.pointer_position(b, ptr),
                         format!(
                             "the example response links to `{found}` at {ptr}, but this page is at `{}`",
                             expect.doc_urls.first().map(String::as_str).unwrap_or("")
                         ),
-                    ));
+                    );
                 }
             }
         }
@@ -872,11 +865,9 @@ impl<'a> Renderer<'a, '_> {
         }
         let decoded = percent_decode(path);
         let Some(target) = resolve_relative(&self.source.content_path, &decoded) else {
-            self.result.diagnostics.push(self.source.error_at(
-                offset,
-                "broken-link",
-                format!("link to `{path}` leaves the content folder"),
-            ));
+            self.report(Severity::Error, offset, "broken-link", || {
+                format!("link to `{path}` leaves the content folder")
+            });
             return dest.clone();
         };
         match self.ctx.links.get(&target) {
@@ -894,14 +885,13 @@ impl<'a> Renderer<'a, '_> {
                 CowStr::from(url)
             }
             None => {
-                let hint = (self.ctx.link_names.did_you_mean(&target))
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                self.result.diagnostics.push(self.source.error_at(
-                    offset,
-                    "broken-link",
-                    format!("link to `{path}`: there is no page content/{target}{hint}"),
-                ));
+                let names = self.ctx.link_names;
+                self.report(Severity::Error, offset, "broken-link", || {
+                    let hint = (names.did_you_mean(&target))
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    format!("link to `{path}`: there is no page content/{target}{hint}")
+                });
                 dest.clone()
             }
         }
@@ -911,16 +901,45 @@ impl<'a> Renderer<'a, '_> {
 /// Bodies longer than this many bytes get a `file-size` warning.
 pub const WARN_BODY_BYTES: usize = 1 << 20;
 
-/// At most this many `control-character` or `unsafe-html` problems are
-/// reported per file: each holds its source line, so a long line of many
-/// would cost memory quadratic in its length.
-const MAX_REPORTS: usize = 20;
-
 impl<'a> Renderer<'a, '_> {
+    /// Adds a problem at body offset `at`, unless its rule has listed
+    /// [`crate::diagnostic::LISTED_PER_RULE`] in this file: then it is only counted, and its
+    /// position and message are never worked out.
+    fn report(
+        &mut self,
+        severity: Severity,
+        at: usize,
+        rule: &'static str,
+        msg: impl FnOnce() -> String,
+    ) {
+        if self.unlisted.admit(rule, severity, at) {
+            let d = self.source.diagnostic_at(severity, at, rule, msg());
+            self.result.diagnostics.push(d);
+        }
+    }
+
+    /// An error about code block `b`, at the place `pos` finds in it.
+    fn report_in_code(
+        &mut self,
+        b: &CodeBlock,
+        rule: &'static str,
+        pos: impl FnOnce(&Self) -> (usize, usize),
+        msg: String,
+    ) {
+        if self.unlisted.admit(rule, Severity::Error, b.fence_offset) {
+            let (line, col) = pos(self);
+            let d = self
+                .source
+                .diagnostic(Severity::Error, line, col, rule, msg);
+            self.result.diagnostics.push(d);
+        }
+    }
+
     /// The checks on the body as a whole: its size and its control characters.
     fn file_checks(&mut self) {
         let body = self.source.body();
         if self.source.text.len() > WARN_BODY_BYTES {
+            let size = self.source.text.len();
             self.result.diagnostics.push(self.source.diagnostic(
                 Severity::Warning,
                 1,
@@ -928,24 +947,19 @@ impl<'a> Renderer<'a, '_> {
                 "file-size",
                 format!(
                     "the file is {} KiB; pages over {} KiB are slow to build and to read (split it), and files over {} KiB are refused",
-                    self.source.text.len() / 1024,
+                    size / 1024,
                     WARN_BODY_BYTES / 1024,
                     crate::content::MAX_FILE_BYTES / 1024
                 ),
             ));
         }
-        for (n, (offset, c)) in control_chars(body).enumerate() {
-            if n == MAX_REPORTS {
-                break;
-            }
-            self.result.diagnostics.push(self.source.warning_at(
-                offset,
-                "control-character",
+        for (offset, c) in control_chars(body) {
+            self.report(Severity::Warning, offset, "control-character", || {
                 format!(
                     "the control character U+{:04X} is not text; the page shows U+FFFD (\u{FFFD}) in its place (delete it, or write it as an escape in code)",
                     u32::from(c)
-                ),
-            ));
+                )
+            });
         }
     }
 
@@ -1008,17 +1022,7 @@ impl<'a> Renderer<'a, '_> {
             ),
             UnsafeHtml::Refuse => (Severity::Error, " (`unsafe_html: refuse`)", false),
         };
-        self.unsafe_reports += 1;
-        if self.unsafe_reports <= MAX_REPORTS {
-            let (line, col) = self.source.body_position(offset);
-            self.result.diagnostics.push(self.source.diagnostic(
-                severity,
-                line,
-                col,
-                "unsafe-html",
-                format!("{what}{then}"),
-            ));
-        }
+        self.report(severity, offset, "unsafe-html", || format!("{what}{then}"));
         strip
     }
 }

@@ -305,10 +305,16 @@ pub struct TocEntry {
     pub level: u8,
 }
 
+/// How many sections a page's "on this page" list names at most: past a
+/// few dozen it no longer helps a reader, and a page of a million headings
+/// would otherwise carry a second copy of them all.
+pub const TOC_LIMIT: usize = 100;
+
 fn toc(headings: &[Heading]) -> Vec<TocEntry> {
     headings
         .iter()
         .filter(|h| h.level == 2)
+        .take(TOC_LIMIT)
         .map(|h| TocEntry {
             id: h.id.clone(),
             text: h.text.clone(),

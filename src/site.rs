@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::cache::CacheFolder;
 use crate::config::SiteConfig;
 use crate::content::{self, Content};
-use crate::diagnostic::{Diagnostics, NameIndex};
+use crate::diagnostic::{Diagnostics, NameIndex, Severity, Unlisted};
 use crate::export;
 use crate::highlight::HighlightCache;
 use crate::markdown::{self, RenderContext, RenderedBody, ResponseExpectation};
@@ -357,12 +357,15 @@ impl Site {
             .collect();
         for (source, body) in &pages {
             problems.extend(body.diagnostics.iter().cloned());
+            let mut unlisted = Unlisted::default();
             for link in &body.links {
                 let Some(fragment) = &link.fragment else {
                     continue;
                 };
                 let known = ids.get(link.target.as_str());
-                if known.is_some_and(|set| !set.contains(fragment.as_str())) {
+                if known.is_some_and(|set| !set.contains(fragment.as_str()))
+                    && unlisted.admit("broken-anchor", Severity::Error, link.offset)
+                {
                     let page = if link.target == source.content_path {
                         "this page".to_string()
                     } else {
@@ -376,7 +379,9 @@ impl Site {
                 }
             }
             for block in &body.code_blocks {
-                if !crate::highlight::is_known_language(&block.lang) {
+                if !crate::highlight::is_known_language(&block.lang)
+                    && unlisted.admit("unknown-language", Severity::Warning, block.fence_offset)
+                {
                     problems.push(source.warning_at(
                         block.fence_offset,
                         "unknown-language",
@@ -387,6 +392,9 @@ impl Site {
                     ));
                 }
             }
+            problems.extend(unlisted.summaries(|severity, at, rule, msg| {
+                source.diagnostic_at(severity, at, rule, msg)
+            }));
         }
         problems.sort();
         problems

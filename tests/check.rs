@@ -175,15 +175,74 @@ fn duplicate_codes_show_both_places() {
         files,
         ["content/errors/duplicate_code.md", "content/errors/good.md"]
     );
-    assert!(
-        rows[0].5.contains("content/errors/good.md:2"),
-        "{}",
-        rows[0].5
+}
+
+/// Each duplicate points at the other page, and that path too is written
+/// from where the command runs: here the site is `docs/` of the folder
+/// `check` runs in, as in a repository whose docs live in a subfolder.
+#[test]
+fn the_other_place_of_a_problem_is_relative_to_the_working_directory() {
+    let repo = tempfile::tempdir().unwrap();
+    let docs = repo.path().join("docs");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check-base"),
+        &docs,
     );
+    let bad = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad-inputs");
+    for case in ["duplicate_code.md", "alias_collision.md"] {
+        std::fs::copy(bad.join(case), docs.join("content/errors").join(case)).unwrap();
+    }
+    let o = errdocs_in(repo.path(), &["check", "-r", "docs", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let problems: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let related = |file: &str, rule: &str| -> Vec<(String, u64, u64)> {
+        let p = problems
+            .iter()
+            .find(|p| p["file"] == file && p["rule"] == rule)
+            .unwrap_or_else(|| panic!("{file} {rule}: {problems:#?}"));
+        (p["related"].as_array().unwrap().iter())
+            .map(|r| {
+                let s = |k: &str| r[k].as_u64().unwrap();
+                (
+                    r["file"].as_str().unwrap().to_string(),
+                    s("line"),
+                    s("column"),
+                )
+            })
+            .collect()
+    };
+    // duplicate_code.md is read first, so good.md is the second use.
+    assert_eq!(
+        related("docs/content/errors/good.md", "duplicate-code"),
+        [("docs/content/errors/duplicate_code.md".to_string(), 2, 7)]
+    );
+    assert_eq!(
+        related("docs/content/errors/duplicate_code.md", "duplicate-code"),
+        [("docs/content/errors/good.md".to_string(), 2, 7)]
+    );
+    assert_eq!(
+        related("docs/content/errors/alias_collision.md", "alias"),
+        [("docs/content/errors/duplicate_code.md".to_string(), 2, 7)]
+    );
+    for p in &problems {
+        let msg = p["message"].as_str().unwrap();
+        assert!(!msg.contains("content/"), "a path inside a message: {msg}");
+    }
+    // The human and GitHub formats name the same places.
+    let o = errdocs_in(repo.path(), &["check", "-r", "docs"]);
+    let human = stderr(&o);
     assert!(
-        rows[1].5.contains("content/errors/duplicate_code.md:2"),
-        "{}",
-        rows[1].5
+        human.contains("\n  = first used here: docs/content/errors/duplicate_code.md:2:7\n"),
+        "{human}"
+    );
+    let o = errdocs_in(repo.path(), &["check", "-r", "docs", "--format", "github"]);
+    let github = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        github.lines().any(
+            |l| l.starts_with("::error file=docs/content/errors/good.md,")
+                && l.ends_with("(first used here: docs/content/errors/duplicate_code.md:2:7)")
+        ),
+        "{github}"
     );
 }
 
@@ -877,6 +936,59 @@ fn a_long_source_line_is_cut_around_the_column() {
     assert_eq!(caret.chars().last(), Some('^'));
     assert_eq!(shown.chars().nth(col), Some('['), "{shown}\n{caret}");
     assert!(err.len() < 2000, "{}", err.len());
+}
+
+#[test]
+fn a_mistake_repeated_thousands_of_times_lists_twenty_and_a_count() {
+    let site = fixture("check-base");
+    // 30,000 broken anchors on one 240 KB line, 500 equal headings and 300
+    // links to missing pages: each rule lists 20, then says how many more.
+    let anchors = "[b](#nowhere) ".repeat(30_000);
+    let headings = "## Same\n\n".repeat(500);
+    let links = "[m](missing.md)\n".repeat(300);
+    write(
+        site.path(),
+        "content/errors/many.md",
+        &format!(
+            "---\ncode: many\ntitle: M\nstatus: 400\ncategory: Auth\nsummary: s\n---\n\n{anchors}\n\n{links}\n{headings}"
+        ),
+    );
+    let (code, problems) = check_json(site.path(), &[]);
+    assert_eq!(code, 1);
+    for (rule, total, severity) in [
+        ("broken-anchor", 30_000, "error"),
+        ("broken-link", 300, "error"),
+        ("duplicate-heading", 499, "warning"),
+    ] {
+        let of_rule: Vec<&Value> = problems.iter().filter(|p| p["rule"] == rule).collect();
+        assert_eq!(of_rule.len(), 21, "{rule}: {of_rule:?}");
+        let counted: Vec<&&Value> = of_rule
+            .iter()
+            .filter(|p| p["message"].as_str().unwrap().contains("are not listed"))
+            .collect();
+        assert_eq!(counted.len(), 1, "{rule}");
+        let msg = counted[0]["message"].as_str().unwrap();
+        assert!(
+            msg.starts_with(&format!("{} more `{rule}` problems", total - 20)),
+            "{msg}"
+        );
+        assert_eq!(counted[0]["severity"], severity);
+        assert_eq!(counted[0]["file"], "content/errors/many.md");
+    }
+    // The count sits where the 21st problem is: the 21st anchor, column
+    // 1 + 20 × 14 of line 9.
+    let anchor = problems
+        .iter()
+        .find(|p| p["rule"] == "broken-anchor" && p["message"].as_str().unwrap().contains("more"))
+        .unwrap();
+    assert_eq!(
+        (anchor["line"].as_u64(), anchor["column"].as_u64()),
+        (Some(9), Some(281))
+    );
+    // And the human report stays small.
+    let o = errdocs_in(site.path(), &["check"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stderr.len() < 40_000, "{}", o.stderr.len());
 }
 
 #[test]

@@ -19,6 +19,11 @@ use crate::diagnostic::Diagnostic;
 use crate::export;
 use crate::theme::{self, Theme};
 
+/// A file of the site's `static/`, from the site root.
+fn static_path(name: &str) -> std::path::PathBuf {
+    Path::new(theme::STATIC_DIR).join(name)
+}
+
 /// The longest code or alias: its page folder and its `<code>.md` fit in
 /// any common file system's 255-byte name limit, with room for the
 /// temporary names a write uses.
@@ -29,6 +34,8 @@ pub const MAX_CODE_LEN: usize = 128;
 pub enum Owner<'a> {
     /// A code's page, Markdown version or one of its aliases' redirects.
     Code {
+        /// The code.
+        code: &'a str,
         /// The error file.
         source: &'a SourceFile,
         /// Which of its files.
@@ -47,23 +54,18 @@ pub enum Owner<'a> {
     Generated(&'static str),
 }
 
-impl Owner<'_> {
-    /// How a message names this owner.
+impl<'a> Owner<'a> {
+    /// How a message names this owner. Files are named by their place
+    /// ([`Owner::place`]), which commands print from the working folder.
     fn describe(&self) -> String {
         match self {
-            Owner::Code { source, file } => match file {
-                CodeFile::Page => format!("the page of {}", source.shown.display()),
-                CodeFile::Markdown => {
-                    format!("the Markdown version of {}", source.shown.display())
-                }
-                CodeFile::Alias(a) => {
-                    format!("the redirect of alias `{a}` of {}", source.shown.display())
-                }
+            Owner::Code { code, file, .. } => match file {
+                CodeFile::Page => format!("the page of `{code}`"),
+                CodeFile::Markdown => format!("the Markdown version of `{code}`"),
+                CodeFile::Alias(a) => format!("the redirect of alias `{a}` of `{code}`"),
             },
-            Owner::Guide(source) => format!("the page of {}", source.shown.display()),
-            Owner::Static { name, own: true } => {
-                format!("{}/{name}", theme::STATIC_DIR)
-            }
+            Owner::Guide(source) => format!("the page of guide `{}`", source.content_path),
+            Owner::Static { name, own: true } => format!("the static file `{name}`"),
             Owner::Static { name, own: false } => format!("the built-in theme's {name}"),
             Owner::Generated(what) => format!("errdocs' {what}"),
         }
@@ -74,6 +76,21 @@ impl Owner<'_> {
         !matches!(self, Owner::Generated(_) | Owner::Static { own: false, .. })
     }
 
+    /// Where the user wrote this claim: the file, line and column.
+    fn place(&self) -> Option<(&'a SourceFile, usize, usize)> {
+        match *self {
+            Owner::Code { source, file, .. } => {
+                let (l, c) = match file {
+                    CodeFile::Alias(a) => source.item_position("aliases", a),
+                    _ => source.key_position("code"),
+                };
+                Some((source, l, c))
+            }
+            Owner::Guide(source) => Some((source, 1, 1)),
+            Owner::Static { .. } | Owner::Generated(_) => None,
+        }
+    }
+
     /// A problem placed where the user wrote this claim.
     fn diagnostic(&self, error: bool, rule: &'static str, msg: String) -> Option<Diagnostic> {
         let severity = if error {
@@ -81,30 +98,31 @@ impl Owner<'_> {
         } else {
             crate::Severity::Warning
         };
-        Some(match self {
-            Owner::Code { source, file } => {
-                let (l, c) = match file {
-                    CodeFile::Alias(a) => source.item_position("aliases", a),
-                    _ => source.key_position("code"),
-                };
-                source.diagnostic(severity, l, c, rule, msg)
-            }
-            Owner::Guide(source) => source.diagnostic(severity, 1, 1, rule, msg),
+        if let Some((source, l, c)) = self.place() {
+            return Some(source.diagnostic(severity, l, c, rule, msg));
+        }
+        match self {
             Owner::Static { name, own: true } => {
-                let mut d = Diagnostic::error(
-                    Path::new(theme::STATIC_DIR).join(name),
-                    None,
-                    1,
-                    1,
-                    rule,
-                    msg,
-                );
+                let mut d = Diagnostic::error(static_path(name), None, 1, 1, rule, msg);
                 d.severity = severity;
-                d
+                Some(d)
             }
             // Nothing the user wrote: the other claim of the clash carries it.
-            Owner::Static { own: false, .. } | Owner::Generated(_) => return None,
-        })
+            _ => None,
+        }
+    }
+
+    /// `d`, also pointing at this claim when the user wrote it.
+    fn related_to(&self, d: Diagnostic) -> Diagnostic {
+        if let Some((source, l, c)) = self.place() {
+            return d.with_related(&source.shown, l, c, "the other claim");
+        }
+        match self {
+            Owner::Static { name, own: true } => {
+                d.with_related(static_path(name), 1, 1, "the other claim")
+            }
+            _ => d,
+        }
     }
 }
 
@@ -195,7 +213,7 @@ pub fn claims<'a>(
     for page in &content.errors {
         let code = &page.meta.code;
         let source = &page.source;
-        let owner = |file| Owner::Code { source, file };
+        let owner = |file| Owner::Code { code, source, file };
         put(
             format!("{}index.html", config.error_rel(code)),
             owner(CodeFile::Page),
@@ -262,13 +280,13 @@ pub fn check(claims: &[Claim<'_>]) -> Vec<Diagnostic> {
                   error: bool,
                   rule: &'static str,
                   msg: String| {
-        let target = if claim.owner.user_written() {
-            claim
+        let (target, other) = if claim.owner.user_written() {
+            (claim, first)
         } else {
-            first
+            (first, claim)
         };
         if let Some(d) = target.owner.diagnostic(error, rule, msg) {
-            problems.push(d);
+            problems.push(other.owner.related_to(d));
         }
     };
     for claim in &order {

@@ -608,7 +608,7 @@ impl Staging {
                 } else if is_mount_point(target, entry.path()) {
                     return Err(Error::Usage(format!(
                         "{} is a mount point inside the output folder; errdocs replaces the output folder whole and cannot carry a mount over. Mount it elsewhere",
-                        entry.path().display()
+                        crate::terminal::from_cwd(entry.path()).display()
                     )));
                 } else {
                     open_dir = Some((rel_path.to_path_buf(), entry.depth()));
@@ -626,7 +626,7 @@ impl Staging {
                 }
                 crate::terminal::note(&format!(
                     "warning: kept {}: errdocs wrote it, this build no longer does, and it was changed since\n",
-                    entry.path().display()
+                    crate::terminal::from_cwd(entry.path()).display()
                 ));
             }
             let in_the_way = rel

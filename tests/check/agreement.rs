@@ -102,8 +102,22 @@ fn a_file_at_a_path_errdocs_writes_is_a_url_error_in_check_and_build() {
         .find(|p| p["file"].as_str().unwrap().ends_with("c_foo.md.md"))
         .unwrap();
     assert!(
-        md["message"].as_str().unwrap().contains("c_foo.md "),
-        "names the other file: {md}"
+        md["message"]
+            .as_str()
+            .unwrap()
+            .contains("Markdown version of `foo`"),
+        "names the other claim: {md}"
+    );
+    assert_eq!(
+        md["related"][0]["file"], "content/errors/c_foo.md",
+        "points at it: {md}"
+    );
+    assert_eq!(
+        (
+            md["related"][0]["line"].as_u64(),
+            md["related"][0]["column"].as_u64()
+        ),
+        (Some(2), Some(7))
     );
 
     // The build agrees, before writing anything.
