@@ -4,7 +4,7 @@
 //! column, a severity, the rule that found it and a message. They are
 //! collected into [`Diagnostics`] so that one run reports all of them.
 
-pub use crate::yaml::NameIndex;
+pub use crate::load::yaml::NameIndex;
 use std::fmt;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

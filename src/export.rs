@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use pulldown_cmark::{Event, LinkType, Parser, Tag};
 use serde::Serialize;
 
-use crate::config::SiteConfig;
-use crate::content::{since_date, Content, Deprecation, ErrorPage};
 use crate::highlight::escape_html;
+use crate::load::config::SiteConfig;
+use crate::load::content::{since_date, Content, Deprecation, ErrorPage};
 use crate::render::{status_text, ErrorSummary};
 
 /// The version of `index.json`'s format; it changes only when a field
@@ -355,7 +355,7 @@ pub(crate) fn absolute_link(
     let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
     if path.to_ascii_lowercase().ends_with(".md") {
         let decoded = crate::markdown::percent_decode(path);
-        let target = crate::content::resolve_relative(content_path, &decoded)?;
+        let target = crate::load::content::resolve_relative(content_path, &decoded)?;
         let rel = links.get(&target).filter(|r| !r.is_empty())?;
         return Some(format!("{}{fragment}", config.absolute_url(rel)));
     }

@@ -1,47 +1,47 @@
 //! errdocs: a static site generator for API error reference docs.
 //!
-//! The pipeline runs in stages, one module each:
-//! [`config`] (site settings) → [`content`] (front matter and Markdown
-//! files) → [`markdown`] and [`highlight`] (bodies to HTML) → [`render`]
-//! (templates of the [`theme`]) → [`output`] (the output folder);
-//! [`export`] makes the outputs for machines from the same content.
-//! [`reuse`] keeps the pages of the previous build that did not change.
-//! [`site`] strings the stages together for `build`; [`check`] runs them
-//! without writing, [`explain`] prints one page in a terminal, and
-//! [`scaffold`] writes new sites and error files. [`sources`] is how every
-//! stage reads the site's files (nothing from outside the root), and
-//! [`cache`] the folder that keeps what builds may reuse. [`terminal`] is
-//! how text reaches people: content escaped, paths from the working
-//! directory, writes that never panic.
+//! A build runs these stages in order; each is a module (most a folder):
+//!
+//! 1. [`load`]: the settings, the theme and the content files, read only
+//!    from inside the site root, front matter typed and checked.
+//! 2. Rules across files: unique codes, aliases and related codes
+//!    ([`load::content`]), heading anchors ([`site`]), and one claim per
+//!    output URL ([`output::plan`]).
+//! 3. [`markdown`]: each body to HTML, with its cards, links and checked
+//!    example responses; code blocks through [`highlight`].
+//! 4. [`render`]: pages through the theme's templates.
+//! 5. [`export`]: the outputs for machines (`index.json`, the Markdown
+//!    pages, `llms.txt`, the feed, the `export` formats).
+//! 6. [`output`]: writing, old or new and never a mix, only what errdocs
+//!    wrote replaced.
+//!
+//! [`incremental`] keeps what one build may reuse in the next. [`site`]
+//! strings the stages together for `build`; [`commands`] holds `check`,
+//! `explain`, `new` and `init`, and [`serve`] the preview server, all
+//! over the same stages. [`diagnostic`] is the one type for problems in a
+//! site's files, and [`terminal`] how text reaches people: content
+//! escaped, paths from the working directory, writes that never panic.
 
-pub mod cache;
-pub mod check;
-pub mod config;
-pub mod content;
+pub mod commands;
 pub mod diagnostic;
-pub mod explain;
 pub mod export;
 pub mod highlight;
+pub mod incremental;
+pub mod load;
 pub mod markdown;
-pub mod memo;
 pub mod output;
 pub mod render;
-pub mod reuse;
-pub mod scaffold;
 pub mod serve;
 pub mod site;
-pub mod sources;
 pub mod terminal;
-pub mod theme;
 pub mod timing;
-mod yaml;
 
 use std::path::{Path, PathBuf};
 
-pub use check::CheckOptions;
-pub use config::SiteConfig;
-pub use content::{Content, ErrorPage, GuidePage};
+pub use commands::check::CheckOptions;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use load::config::SiteConfig;
+pub use load::content::{Content, ErrorPage, GuidePage};
 pub use site::{build, BuildOptions, BuildReport, LoadOptions, Site};
 
 /// Everything that can stop a command.

@@ -227,7 +227,7 @@ fn error_diagnostics(e: &Error, root: &Path) -> Diagnostics {
             Some(at) => of(
                 errdocs::terminal::site_file(
                     root,
-                    &Path::new(errdocs::theme::TEMPLATES_DIR).join(&at.template),
+                    &Path::new(errdocs::load::theme::TEMPLATES_DIR).join(&at.template),
                 ),
                 at.line,
                 at.column,
@@ -410,7 +410,7 @@ fn run(command: Command) -> Result<ExitCode, Error> {
                 },
                 published,
             };
-            let problems = errdocs::check::run(&root, &opts)?;
+            let problems = errdocs::commands::check::run(&root, &opts)?;
             report(&problems, format, &root)?;
             let failed = problems.has_errors() || (deny_warnings && problems.warning_count() > 0);
             if matches!(format, Format::Human) {
@@ -438,18 +438,18 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             status,
             title,
         } => {
-            let req = errdocs::scaffold::NewError {
+            let req = errdocs::commands::scaffold::NewError {
                 code,
                 category,
                 status,
                 title,
             };
-            let path = errdocs::scaffold::new_error(&root, &req)?;
+            let path = errdocs::commands::scaffold::new_error(&root, &req)?;
             write_stderr(&format!("wrote {}\n", shown(&path)))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Init { dir } => {
-            let files = errdocs::scaffold::init(&dir)?;
+            let files = errdocs::commands::scaffold::init(&dir)?;
             let mut text = String::new();
             for f in &files {
                 text.push_str(&format!("wrote {}\n", shown(f)));
@@ -474,7 +474,7 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             };
             // An export describes what `build` would publish, so it refuses
             // whatever `build` refuses.
-            let checked = errdocs::check::for_export(&root, &load)?;
+            let checked = errdocs::commands::check::for_export(&root, &load)?;
             let site = &checked.site;
             let text = match format {
                 ExportFormat::ProblemTypes => {
@@ -495,8 +495,8 @@ fn run(command: Command) -> Result<ExitCode, Error> {
         Command::Explain { code, root } => {
             use std::io::IsTerminal;
             let (site, problems) = errdocs::Site::load(&root, &LoadOptions::default())?;
-            match errdocs::explain::lookup(&site.content, &code) {
-                errdocs::explain::Lookup::Found { page, via } => {
+            match errdocs::commands::explain::lookup(&site.content, &code) {
+                errdocs::commands::explain::Lookup::Found { page, via } => {
                     let tty = std::io::stdout().is_terminal();
                     let color = tty && std::env::var_os("NO_COLOR").is_none();
                     let width = std::env::var("COLUMNS")
@@ -512,12 +512,17 @@ fn run(command: Command) -> Result<ExitCode, Error> {
                             escape(&page.meta.code)
                         ))?;
                     }
-                    let text =
-                        errdocs::explain::render(page, &site.content, &site.config, color, width);
+                    let text = errdocs::commands::explain::render(
+                        page,
+                        &site.content,
+                        &site.config,
+                        color,
+                        width,
+                    );
                     write_stdout(&text)?;
                     Ok(ExitCode::SUCCESS)
                 }
-                errdocs::explain::Lookup::Unknown(close) => {
+                errdocs::commands::explain::Lookup::Unknown(close) => {
                     let hint = match close.as_slice() {
                         [] => String::new(),
                         [one] => format!("; did you mean `{}`?", escape(one)),
@@ -550,7 +555,7 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             }
         }
         Command::Schema => {
-            let schema = errdocs::content::front_matter_schema();
+            let schema = errdocs::load::content::front_matter_schema();
             write_stdout(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()

@@ -13,10 +13,10 @@ use pulldown_cmark::{
     TagEnd,
 };
 
-use crate::config::{SiteConfig, UnsafeHtml};
-use crate::content::{resolve_relative, SourceFile};
 use crate::diagnostic::{Diagnostic, Severity, Unlisted};
 use crate::highlight::{self, escape_html};
+use crate::load::config::{SiteConfig, UnsafeHtml};
+use crate::load::content::{resolve_relative, SourceFile};
 
 /// Ids the page templates use; headings never take them.
 pub const RESERVED_IDS: &[&str] = &[
@@ -949,7 +949,7 @@ impl<'a> Renderer<'a, '_> {
                     "the file is {} KiB; pages over {} KiB are slow to build and to read (split it), and files over {} KiB are refused",
                     size / 1024,
                     WARN_BODY_BYTES / 1024,
-                    crate::content::MAX_FILE_BYTES / 1024
+                    crate::load::content::MAX_FILE_BYTES / 1024
                 ),
             ));
         }

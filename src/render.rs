@@ -7,10 +7,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use tera::{Tera, Value};
 
-use crate::config::SiteConfig;
-use crate::content::{Content, ErrorPage, GuidePage};
+use crate::load::config::SiteConfig;
+use crate::load::content::{Content, ErrorPage, GuidePage};
+use crate::load::theme::Theme;
 use crate::markdown::{slugify, Heading, RenderedBody};
-use crate::theme::Theme;
 use crate::Error;
 
 /// The reason phrase of an HTTP status.
@@ -101,7 +101,7 @@ pub struct SiteView<'a> {
     /// URL of the Atom feed of new and deprecated codes.
     pub feed_url: String,
     /// The audiences from settings.
-    pub audiences: &'a [crate::config::Audience],
+    pub audiences: &'a [crate::load::config::Audience],
     /// Assets.
     pub assets: &'a AssetUrls,
     /// Guide pages (not the home page), for navigation.
@@ -340,7 +340,7 @@ pub struct Templates {
 
 /// Rendered pages kept between builds of one process (`serve`): a page
 /// whose template and context did not change is not rendered again.
-pub type PageCache = crate::memo::Memo<std::sync::Arc<str>>;
+pub type PageCache = crate::incremental::memo::Memo<std::sync::Arc<str>>;
 
 /// Where in a template a problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -849,7 +849,7 @@ impl<'a> PageRenderer<'a> {
     /// A key over everything a code's files depend on but its body: the
     /// templates, the settings, and each part of the page's context (which
     /// also fixes its aliases' redirects). Equal keys and equal bodies give
-    /// equal files. It hashes the same parts [`Self::error_context`] puts in
+    /// equal files. It hashes the same parts [`Self::error_page`] puts in
     /// the context, by their precomputed hashes, so it costs little.
     pub fn error_page_key(&self, page: &ErrorPage) -> u64 {
         let m = &page.meta;

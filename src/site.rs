@@ -9,18 +9,18 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::cache::CacheFolder;
-use crate::config::SiteConfig;
-use crate::content::{self, Content};
 use crate::diagnostic::{Diagnostics, NameIndex, Severity, Unlisted};
 use crate::export;
 use crate::highlight::HighlightCache;
+use crate::incremental::cache::CacheFolder;
+use crate::incremental::memo::Memo;
+use crate::incremental::reuse::PageStore;
+use crate::load::config::SiteConfig;
+use crate::load::content::{self, Content};
+use crate::load::theme::{self, Theme};
 use crate::markdown::{self, RenderContext, RenderedBody, ResponseExpectation};
-use crate::memo::Memo;
 use crate::output::{plan, OutputFolder, Sink, Staging};
 use crate::render::{AssetUrls, PageCache, PageRenderer, Templates};
-use crate::reuse::PageStore;
-use crate::theme::{self, Theme};
 use crate::Error;
 
 /// How to load a site.
@@ -52,7 +52,7 @@ pub type BodyConsumer<'a, E> = dyn Fn(PageRef<'_>, &RenderedBody, u64) -> Result
 /// What may stand in for rendering a code page's body: given the page and
 /// its body key, what the checks need of a body the output already holds.
 pub type BodyReuse<'a> =
-    dyn Fn(&crate::content::ErrorPage, u64) -> Option<RenderedBody> + Sync + 'a;
+    dyn Fn(&crate::load::content::ErrorPage, u64) -> Option<RenderedBody> + Sync + 'a;
 
 /// What a rendering of every body may use and whom it feeds.
 #[derive(Default, Clone, Copy)]
@@ -74,9 +74,9 @@ pub struct BodyHooks<'a, E> {
 #[derive(Debug, Clone, Copy)]
 pub enum PageRef<'a> {
     /// An error code's page.
-    Error(&'a crate::content::ErrorPage),
+    Error(&'a crate::load::content::ErrorPage),
     /// A guide or the home page.
-    Guide(&'a crate::content::GuidePage),
+    Guide(&'a crate::load::content::GuidePage),
 }
 
 /// Rendered Markdown bodies, in the order of `Content::errors` and `Content::guides`.
@@ -153,7 +153,7 @@ impl Site {
     /// The site's own files and folders, which no output may replace.
     pub fn sources(&self) -> Vec<PathBuf> {
         let mut paths: Vec<PathBuf> = [
-            crate::config::CONFIG_FILE,
+            crate::load::config::CONFIG_FILE,
             content::CONTENT_DIR,
             theme::TEMPLATES_DIR,
             theme::STATIC_DIR,
@@ -215,7 +215,7 @@ impl Site {
         } else {
             0
         };
-        let body_key = |source: &crate::content::SourceFile| {
+        let body_key = |source: &crate::load::content::SourceFile| {
             if !keyed {
                 return 0;
             }
@@ -292,7 +292,7 @@ impl Site {
     /// Renders the Markdown body of a code's page.
     fn render_error_body(
         &self,
-        page: &crate::content::ErrorPage,
+        page: &crate::load::content::ErrorPage,
         links: &HashMap<String, String>,
         link_names: &NameIndex,
         highlight: bool,
@@ -330,7 +330,7 @@ impl Site {
             self.response_schema.is_some()
         ));
         if let Some(schema) = &self.config.response.schema {
-            let bytes = crate::sources::read(&self.root, &self.root.join(schema));
+            let bytes = crate::load::sources::read(&self.root, &self.root.join(schema));
             key.push_str(&String::from_utf8_lossy(&bytes.unwrap_or_default()));
         }
         xxhash_rust::xxh3::xxh3_64(key.as_bytes())
@@ -413,7 +413,7 @@ pub struct BuildOptions {
     pub adopt: bool,
 }
 
-pub use crate::cache::CACHE_DIR;
+pub use crate::incremental::cache::CACHE_DIR;
 
 /// Refuses a site root that is not a folder holding `content/`: building
 /// an empty site there would replace the previous output with nothing.
@@ -440,7 +440,7 @@ pub fn check_site_root(root: &Path) -> Result<(), Error> {
     check_root(root)?;
     let errors = root.join(content::CONTENT_DIR).join(content::ERRORS_DIR);
     let (pages, _) =
-        crate::sources::walk(root, &errors, |p| p.extension().is_some_and(|x| x == "md"));
+        crate::load::sources::walk(root, &errors, |p| p.extension().is_some_and(|x| x == "md"));
     if pages.is_empty() {
         return Err(no_pages(root, ""));
     }
@@ -685,24 +685,25 @@ impl Loaded {
         let written = std::sync::atomic::AtomicUsize::new(0);
         let stored = caches.stored.as_ref();
         let reused = std::sync::atomic::AtomicUsize::new(0);
-        let page_key = |page: &crate::content::ErrorPage, body_key: u64| {
+        let page_key = |page: &crate::load::content::ErrorPage, body_key: u64| {
             let mut h = xxhash_rust::xxh3::Xxh3::new();
             h.update(&body_key.to_le_bytes());
             h.update(&renderer.error_page_key(page).to_le_bytes());
             h.digest()
         };
-        let reuse = |page: &crate::content::ErrorPage, body_key: u64| -> Option<RenderedBody> {
-            let (store, out) = (stored?, sink?);
-            if !store.has(&page.meta.code) {
-                return None;
-            }
-            let key = page_key(page, body_key);
-            let kept = store.reuse(&page.meta.code, key, |rel| out.keep(rel))?;
-            caches.highlight.mark_used(&kept.highlights);
-            written.fetch_add(kept.files, std::sync::atomic::Ordering::Relaxed);
-            reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Some(kept.body)
-        };
+        let reuse =
+            |page: &crate::load::content::ErrorPage, body_key: u64| -> Option<RenderedBody> {
+                let (store, out) = (stored?, sink?);
+                if !store.has(&page.meta.code) {
+                    return None;
+                }
+                let key = page_key(page, body_key);
+                let kept = store.reuse(&page.meta.code, key, |rel| out.keep(rel))?;
+                caches.highlight.mark_used(&kept.highlights);
+                written.fetch_add(kept.files, std::sync::atomic::Ordering::Relaxed);
+                reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Some(kept.body)
+            };
         let write_page =
             |page: PageRef<'_>, body: &RenderedBody, body_key: u64| -> Result<(), Error> {
                 let Some(out) = sink else { return Ok(()) };
@@ -949,7 +950,7 @@ fn write_assets(
 fn write_error_page(
     renderer: &PageRenderer<'_>,
     links: &HashMap<String, String>,
-    page: &crate::content::ErrorPage,
+    page: &crate::load::content::ErrorPage,
     body: &RenderedBody,
     out: &dyn Sink,
 ) -> Result<Vec<String>, Error> {

@@ -44,7 +44,7 @@ fn exercise(bytes: &[u8]) {
         "reference/errors/other/".to_string(),
     )]
     .into();
-    let parsed = errdocs::content::parse_error_file(
+    let parsed = errdocs::load::content::parse_error_file(
         "content/errors/x.md".into(),
         "errors/x.md".into(),
         bytes,
@@ -53,7 +53,11 @@ fn exercise(bytes: &[u8]) {
     let source = match parsed {
         Ok(page) => page.source,
         Err(_) => {
-            match errdocs::content::source_from_bytes("x.md".into(), "errors/x.md".into(), bytes) {
+            match errdocs::load::content::source_from_bytes(
+                "x.md".into(),
+                "errors/x.md".into(),
+                bytes,
+            ) {
                 Ok((source, _)) => source,
                 Err(_) => return,
             }

@@ -667,13 +667,15 @@ fn explain_colours_only_when_asked() {
     let (loaded, problems) =
         errdocs::Site::load(site.path(), &errdocs::LoadOptions::default()).unwrap();
     assert!(!problems.has_errors());
-    let errdocs::explain::Lookup::Found { page, .. } =
-        errdocs::explain::lookup(&loaded.content, "key_missing")
+    let errdocs::commands::explain::Lookup::Found { page, .. } =
+        errdocs::commands::explain::lookup(&loaded.content, "key_missing")
     else {
         panic!("key_missing not found");
     };
-    let coloured = errdocs::explain::render(page, &loaded.content, &loaded.config, true, 60);
-    let plain = errdocs::explain::render(page, &loaded.content, &loaded.config, false, 60);
+    let coloured =
+        errdocs::commands::explain::render(page, &loaded.content, &loaded.config, true, 60);
+    let plain =
+        errdocs::commands::explain::render(page, &loaded.content, &loaded.config, false, 60);
     assert!(coloured.contains("\x1b[1;36mWhat this means\x1b[0m"));
     assert!(!plain.contains('\x1b'));
     // Without its escapes, every coloured prose line fits the width too

@@ -184,10 +184,10 @@ pub fn guard(root: &Path, out: &Path) -> Result<(), Error> {
         )));
     }
     for dir in [
-        crate::content::CONTENT_DIR,
-        crate::theme::TEMPLATES_DIR,
-        crate::theme::STATIC_DIR,
-        crate::cache::CACHE_DIR,
+        crate::load::content::CONTENT_DIR,
+        crate::load::theme::TEMPLATES_DIR,
+        crate::load::theme::STATIC_DIR,
+        crate::incremental::cache::CACHE_DIR,
     ] {
         if out_n.starts_with(root.join(dir)) {
             return Err(Error::Usage(format!(

@@ -13,11 +13,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::config::SiteConfig;
-use crate::content::{Content, SourceFile};
 use crate::diagnostic::Diagnostic;
 use crate::export;
-use crate::theme::{self, Theme};
+use crate::load::config::SiteConfig;
+use crate::load::content::{Content, SourceFile};
+use crate::load::theme::{self, Theme};
 
 /// A file of the site's `static/`, from the site root.
 fn static_path(name: &str) -> std::path::PathBuf {

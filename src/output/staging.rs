@@ -339,7 +339,7 @@ impl Staging {
     }
 
     fn conflict(&self, rel: &str) -> Error {
-        let from_static = Path::new(crate::theme::STATIC_DIR).join(rel);
+        let from_static = Path::new(crate::load::theme::STATIC_DIR).join(rel);
         let source = if self.folder.root.join(&from_static).exists() {
             format!("{} writes", from_static.display())
         } else {

@@ -6,7 +6,7 @@
 //! real output folder is never touched. Pages learn about rebuilds by
 //! long-polling `/__errdocs/poll`; each connection has its own thread, so
 //! waiting pages never hold up normal requests. The HTTP side is in
-//! [`http`]: [`LiveSite::respond`] is all it asks of the site.
+//! `http.rs`: [`LiveSite::respond`] is all it asks of the site.
 
 mod fds;
 mod host;
@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 use notify::Watcher;
 use serde::Serialize;
 
-use crate::content::{is_ignored_name, CONTENT_DIR};
 use crate::diagnostic::Diagnostics;
+use crate::load::content::{is_ignored_name, CONTENT_DIR};
+use crate::load::theme::{STATIC_DIR, TEMPLATES_DIR};
 use crate::output::{MemoryFiles, MemoryOutput};
 use crate::site::{build_into, Caches, LoadOptions};
-use crate::theme::{STATIC_DIR, TEMPLATES_DIR};
 use crate::Error;
 
 /// The port `serve` tries first when none is given.
@@ -480,7 +480,7 @@ fn overlay_errors(e: &Error) -> Vec<OverlayError> {
     match e {
         Error::Content(ds) | Error::Settings(ds) => from(ds),
         Error::Template { at: Some(at), .. } => vec![OverlayError {
-            file: format!("{}/{}", crate::theme::TEMPLATES_DIR, at.template),
+            file: format!("{}/{}", crate::load::theme::TEMPLATES_DIR, at.template),
             line: at.line,
             column: at.column,
             message: e.to_string(),
@@ -526,7 +526,7 @@ pub fn is_relevant(root: &Path, path: &Path) -> bool {
     if is_ignored_name(&name) || name == "4913" {
         return false;
     }
-    if first == crate::config::CONFIG_FILE {
+    if first == crate::load::config::CONFIG_FILE {
         return rel.components().count() == 1;
     }
     if ![CONTENT_DIR, TEMPLATES_DIR, STATIC_DIR].contains(&first.as_ref()) {

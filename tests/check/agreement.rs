@@ -360,7 +360,7 @@ proptest! {
         for file in &statics {
             write(root, &format!("static/{file}"), "x\n");
         }
-        let checked = errdocs::check::run(root, &errdocs::CheckOptions::default())
+        let checked = errdocs::commands::check::run(root, &errdocs::CheckOptions::default())
             .expect("check runs");
         let out = tempfile::tempdir().unwrap();
         let built = errdocs::build(
@@ -422,7 +422,7 @@ fn the_claims_are_the_files_a_build_writes() {
             .filter(|rel| rel != errdocs::output::manifest::MANIFEST_FILE)
             .collect();
         let (site, _) = errdocs::Site::load(root, &Default::default()).unwrap();
-        let theme = errdocs::theme::Theme::load(root).unwrap();
+        let theme = errdocs::load::theme::Theme::load(root).unwrap();
         let claimed: BTreeSet<String> = errdocs::output::plan::claims(
             root,
             &site.config,

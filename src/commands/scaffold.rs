@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{SiteConfig, CONFIG_FILE};
-use crate::content::{self, is_valid_code, CONTENT_DIR, ERRORS_DIR};
+use crate::load::config::{SiteConfig, CONFIG_FILE};
+use crate::load::content::{self, is_valid_code, CONTENT_DIR, ERRORS_DIR};
 use crate::markdown::slugify;
 use crate::Error;
 

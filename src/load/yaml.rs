@@ -296,7 +296,7 @@ pub fn escaped_control_message(key: &str, c: char) -> String {
     )
 }
 
-/// [`did_you_mean`] over many names without comparing a word with each:
+/// `did_you_mean` over many names without comparing a word with each:
 /// beyond a few hundred names, only names one edit away (found through
 /// their one-letter deletions) or with the same last path segment are
 /// scored, so a catalog of 10,000 pages, each with a broken link, costs

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::yaml;
+use crate::load::yaml;
 use crate::Error;
 
 /// The name of the settings file at the site root.
@@ -169,7 +169,7 @@ impl SiteConfig {
     pub fn load(root: &Path) -> Result<Self, Error> {
         let path = root.join(CONFIG_FILE);
         let shown = PathBuf::from(CONFIG_FILE);
-        let bytes = match crate::sources::read(root, &path) {
+        let bytes = match crate::load::sources::read(root, &path) {
             Ok(b) => b,
             Err(e) if e.is_not_found() => return Ok(Self::default()),
             Err(e) => {
@@ -178,7 +178,7 @@ impl SiteConfig {
                 ])))
             }
         };
-        let text = crate::content::decode_text(&shown, &bytes)
+        let text = crate::load::content::decode_text(&shown, &bytes)
             .map_err(|d| Error::Settings(Diagnostics::from_iter([d])))?;
         Self::parse(&shown, &text)
     }
@@ -263,7 +263,7 @@ impl SiteConfig {
                 msg,
             )]))
         };
-        let bytes = crate::sources::read(root, &path)
+        let bytes = crate::load::sources::read(root, &path)
             .map_err(|e| settings_error(format!("response.schema: {rel}: {e}")))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| settings_error(format!("response.schema: {rel} is not UTF-8")))?;

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use pulldown_cmark::{BlockQuoteKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 
-use crate::config::SiteConfig;
-use crate::content::{Content, ErrorPage};
+use crate::load::config::SiteConfig;
+use crate::load::content::{Content, ErrorPage};
 use crate::render::status_text;
 use crate::terminal::escape as esc;
 
@@ -577,7 +577,7 @@ mod tests {
         // `explain`; in front matter they are errors, set here directly as
         // a page that skipped the checks would carry them.
         let text = "---\ncode: evil\ntitle: Evil\nstatus: 400\ncategory: A\nsummary: s\n---\n\n# Head \u{1b}[5m\n\n`\u{7f}` and [l](https://x.test/\u{9b})\n";
-        let mut page = crate::content::parse_error_file(
+        let mut page = crate::load::content::parse_error_file(
             "content/errors/evil.md".into(),
             "errors/evil.md".into(),
             text.as_bytes(),

@@ -14,24 +14,27 @@ pub const STATIC_DIR: &str = "static";
 
 /// Templates embedded in the binary (the repository's `templates/`).
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../templates/base.html")),
-    ("error.html", include_str!("../templates/error.html")),
-    ("catalog.html", include_str!("../templates/catalog.html")),
-    ("page.html", include_str!("../templates/page.html")),
-    ("404.html", include_str!("../templates/404.html")),
-    ("redirect.html", include_str!("../templates/redirect.html")),
-    ("sitemap.xml", include_str!("../templates/sitemap.xml")),
+    ("base.html", include_str!("../../templates/base.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    ("catalog.html", include_str!("../../templates/catalog.html")),
+    ("page.html", include_str!("../../templates/page.html")),
+    ("404.html", include_str!("../../templates/404.html")),
+    (
+        "redirect.html",
+        include_str!("../../templates/redirect.html"),
+    ),
+    ("sitemap.xml", include_str!("../../templates/sitemap.xml")),
     (
         "components.html",
-        include_str!("../templates/components.html"),
+        include_str!("../../templates/components.html"),
     ),
 ];
 
 /// Static files embedded in the binary (the repository's `static/`).
 const BUILTIN_STATIC: &[(&str, &[u8])] = &[
-    ("errdocs.css", include_bytes!("../static/errdocs.css")),
-    ("errdocs.js", include_bytes!("../static/errdocs.js")),
-    ("favicon.svg", include_bytes!("../static/favicon.svg")),
+    ("errdocs.css", include_bytes!("../../static/errdocs.css")),
+    ("errdocs.js", include_bytes!("../../static/errdocs.js")),
+    ("favicon.svg", include_bytes!("../../static/favicon.svg")),
 ];
 
 /// The theme's stylesheet and script, written with a content hash in their
@@ -79,12 +82,12 @@ impl Theme {
 /// shows all of them; [`Theme::load`] leaves such files out.
 pub fn static_problems(root: &Path) -> Vec<Diagnostic> {
     let dir = root.join(STATIC_DIR);
-    let (files, mut problems) = crate::sources::walk(root, &dir, |_| true);
+    let (files, mut problems) = crate::load::sources::walk(root, &dir, |_| true);
     for path in files {
-        let opened = crate::sources::check_inside(root, &path).and_then(|_| {
+        let opened = crate::load::sources::check_inside(root, &path).and_then(|_| {
             std::fs::File::open(&path)
                 .map(drop)
-                .map_err(crate::sources::ReadError::Io)
+                .map_err(crate::load::sources::ReadError::Io)
         });
         if let Err(e) = opened {
             problems.push(Diagnostic::error(
@@ -105,7 +108,7 @@ pub fn static_problems(root: &Path) -> Vec<Diagnostic> {
 /// A link out of the site or a file that is not regular is an error when
 /// `strict`; otherwise it is left out ([`static_problems`] reports it).
 fn read_tree(root: &Path, dir: &Path, strict: bool) -> Result<Vec<(String, Vec<u8>)>, Error> {
-    let (files, problems) = crate::sources::walk(root, dir, |_| true);
+    let (files, problems) = crate::load::sources::walk(root, dir, |_| true);
     let mut problems = Diagnostics::from_iter(problems.into_iter().filter(|_| strict));
     let mut out = Vec::new();
     for path in files {
@@ -116,14 +119,14 @@ fn read_tree(root: &Path, dir: &Path, strict: bool) -> Result<Vec<(String, Vec<u
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
-        match crate::sources::read(root, &path) {
+        match crate::load::sources::read(root, &path) {
             Ok(bytes) => out.push((rel, bytes)),
             // What `static_problems` reports (a link out of the site, a
             // file that cannot be opened) is left out; a read that fails
             // after the file opened is still an error.
             Err(e)
                 if !strict
-                    && (!matches!(e, crate::sources::ReadError::Io(_))
+                    && (!matches!(e, crate::load::sources::ReadError::Io(_))
                         || std::fs::File::open(&path).is_err()) => {}
             Err(e) => problems.push(Diagnostic::error(
                 display_path(root, &path),

@@ -7,9 +7,9 @@ use std::path::{Component, Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::SiteConfig;
 use crate::diagnostic::{Diagnostic, Diagnostics, Excerpt, LineIndex, Severity};
-use crate::yaml;
+use crate::load::config::SiteConfig;
+use crate::load::yaml;
 
 /// The folder of Markdown content, under the site root.
 pub const CONTENT_DIR: &str = "content";
@@ -402,12 +402,12 @@ fn read_source(root: &Path, path: &Path) -> Result<(SourceFile, Option<String>),
     use std::io::Read as _;
     let shown = crate::diagnostic::display_path(root, path);
     let content_path = content_path(root, path);
-    let read_error = |e: crate::sources::ReadError| {
+    let read_error = |e: crate::load::sources::ReadError| {
         Diagnostic::error(&shown, None, 1, 1, e.rule(), e.to_string())
     };
-    let meta = crate::sources::check_inside(root, path).map_err(read_error)?;
+    let meta = crate::load::sources::check_inside(root, path).map_err(read_error)?;
     if !meta.is_file() {
-        return Err(read_error(crate::sources::ReadError::NotAFile));
+        return Err(read_error(crate::load::sources::ReadError::NotAFile));
     }
     // A file too large is refused before it is read, and one that grows
     // while it is read is not read past the limit.
@@ -650,12 +650,12 @@ pub fn first_h1(body: &str) -> Option<String> {
 /// leftovers are skipped, and a walk problem (a link out of the site, a
 /// link loop, an unreadable folder, a FIFO) is a diagnostic.
 pub fn markdown_files(root: &Path) -> (Vec<PathBuf>, Vec<Diagnostic>) {
-    crate::sources::walk(root, &root.join(CONTENT_DIR), |p| {
+    crate::load::sources::walk(root, &root.join(CONTENT_DIR), |p| {
         p.extension().is_some_and(|x| x == "md")
     })
 }
 
-pub use crate::sources::is_ignored_name;
+pub use crate::load::sources::is_ignored_name;
 
 /// Loads every page under `content/` and checks each on its own and
 /// against the others (unique codes and URLs, aliases, related codes).
