@@ -620,12 +620,7 @@ impl HighlightCache {
 
     /// The key of a block: errdocs' version, both themes, the language and the code.
     pub fn block_key(code: &str, lang: &str, light: &str, dark: &str) -> u64 {
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for part in [env!("CARGO_PKG_VERSION"), light, dark, lang, code] {
-            h.update(part.as_bytes());
-            h.update(&[0]);
-        }
-        h.digest()
+        crate::incremental::keys::highlight_block(code, lang, light, dark)
     }
 
     /// [`highlight`], from the cache when the same block was highlighted before.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tera::{Tera, Value};
 
+use crate::incremental::keys;
 use crate::load::config::SiteConfig;
 use crate::load::content::{Content, ErrorPage, GuidePage};
 use crate::load::theme::Theme;
@@ -395,15 +396,11 @@ impl Templates {
                 .map(|(n, s)| (n.as_str(), s.as_str())),
         )
         .map_err(template_error)?;
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for (name, src) in &theme.templates {
-            h.update(name.as_bytes());
-            h.update(&[0]);
-            h.update(src.as_bytes());
-        }
+        let fingerprint =
+            keys::templates((theme.templates.iter()).map(|(n, s)| (n.as_str(), s.as_str())));
         Ok(Templates {
             tera,
-            fingerprint: h.digest(),
+            fingerprint,
             cache: None,
             discard: false,
         })
@@ -434,13 +431,7 @@ impl Templates {
             return self.render_now(name, vars);
         };
         // Same template, same variables: same bytes.
-        let json = serde_json::to_vec(&vars.0).unwrap_or_default();
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        h.update(&self.fingerprint.to_le_bytes());
-        h.update(name.as_bytes());
-        h.update(&[0]);
-        h.update(&json);
-        let key = h.digest();
+        let key = keys::rendered(self.fingerprint, name, &vars.0);
         let html = cache.get_or_make(key, || {
             self.render_now(name, vars)
                 .map(|h| std::sync::Arc::<str>::from(h.as_str()))
@@ -632,10 +623,6 @@ fn site_value(
     value_of(&site)
 }
 
-fn hash_json(value: &impl Serialize) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(&serde_json::to_vec(value).unwrap_or_default())
-}
-
 impl<'a> PageRenderer<'a> {
     /// Prepares the shared parts of every page.
     pub fn new(
@@ -678,7 +665,7 @@ impl<'a> PageRenderer<'a> {
                 url: config.url(&g.rel_url),
             })
             .collect();
-        let summary_keys = summaries.par_iter().map(hash_json).collect();
+        let summary_keys = summaries.par_iter().map(keys::summary).collect();
         let mut index = SiteIndex {
             site: site_value(config, assets, &guides, &categories),
             summaries,
@@ -688,11 +675,7 @@ impl<'a> PageRenderer<'a> {
             summary_keys,
             shared_key: 0,
         };
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        h.update(&templates.fingerprint.to_le_bytes());
-        h.update(&hash_json(&index.site).to_le_bytes());
-        h.update(&hash_json(config).to_le_bytes());
-        index.shared_key = h.digest();
+        index.shared_key = keys::shared(templates.fingerprint, &index.site, config);
         Self::with_index(config, templates, assets, Arc::new(index))
     }
 
@@ -716,19 +699,14 @@ impl<'a> PageRenderer<'a> {
     /// then a change to it changes no other page.
     pub fn summary_unchanged(&self, page: &ErrorPage) -> bool {
         self.summary_index(&page.meta.code).is_some_and(|i| {
-            self.index.summary_keys[i] == hash_json(&ErrorSummary::new(page, self.config))
+            self.index.summary_keys[i] == keys::summary(&ErrorSummary::new(page, self.config))
         })
     }
 
     /// A key over the templates, the settings and every code's summary:
     /// what the catalog and the site-wide files show.
     pub fn catalog_key(&self) -> u64 {
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        h.update(&self.index.shared_key.to_le_bytes());
-        for k in &self.index.summary_keys {
-            h.update(&k.to_le_bytes());
-        }
-        h.digest()
+        keys::catalog(self.index.shared_key, &self.index.summary_keys)
     }
 
     fn summary_index(&self, code: &str) -> Option<usize> {
@@ -854,33 +832,29 @@ impl<'a> PageRenderer<'a> {
     pub fn error_page_key(&self, page: &ErrorPage) -> u64 {
         let m = &page.meta;
         let parts = self.error_parts(page);
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        let mut put = |k: u64| h.update(&k.to_le_bytes());
-        put(self.index.shared_key);
-        put(match parts.own {
-            Some(i) => self.index.summary_keys[i],
-            None => hash_json(&ErrorSummary::new(page, self.config)),
+        let summaries = &self.index.summary_keys;
+        let own = match parts.own {
+            Some(i) => summaries[i],
+            None => keys::summary(&ErrorSummary::new(page, self.config)),
+        };
+        let related: Vec<u64> = parts.related.iter().map(|&i| summaries[i]).collect();
+        let siblings = self.siblings(parts.group);
+        let mut window = siblings[parts.window.clone()].iter().map(|&i| summaries[i]);
+        let neighbour = |n: Option<usize>| n.map_or(0, |i| summaries[siblings[i]]);
+        let category = parts.group.map(|_| keys::CategoryPlace {
+            len: siblings.len(),
+            window: &mut window,
+            prev: neighbour(parts.prev),
+            next: neighbour(parts.next),
         });
-        put(m.extra.as_ref().map_or(0, hash_json));
-        put(xxhash_rust::xxh3::xxh3_64(
-            page.source.content_path.as_bytes(),
-        ));
-        put(parts.related.len() as u64);
-        for &i in &parts.related {
-            put(self.index.summary_keys[i]);
-        }
-        if parts.group.is_some() {
-            let siblings = self.siblings(parts.group);
-            let keys = &self.index.summary_keys;
-            put(siblings.len() as u64);
-            for &i in &siblings[parts.window.clone()] {
-                put(keys[i]);
-            }
-            for n in [parts.prev, parts.next] {
-                put(n.map_or(0, |i| keys[siblings[i]]));
-            }
-        }
-        h.digest()
+        keys::error_page(
+            self.index.shared_key,
+            own,
+            keys::extra(m.extra.as_ref()),
+            &page.source.content_path,
+            &related,
+            category,
+        )
     }
 
     /// The page of a code, with its rendered body.

@@ -13,6 +13,7 @@ use crate::diagnostic::{Diagnostics, NameIndex, Severity, Unlisted};
 use crate::export;
 use crate::highlight::HighlightCache;
 use crate::incremental::cache::CacheFolder;
+use crate::incremental::keys;
 use crate::incremental::memo::Memo;
 use crate::incremental::reuse::PageStore;
 use crate::load::config::SiteConfig;
@@ -219,12 +220,7 @@ impl Site {
             if !keyed {
                 return 0;
             }
-            let mut h = xxhash_rust::xxh3::Xxh3::new();
-            h.update(&salt.to_le_bytes());
-            h.update(source.content_path.as_bytes());
-            h.update(&[0]);
-            h.update(source.text.as_bytes());
-            h.digest()
+            keys::body(salt, &source.content_path, &source.text)
         };
         let cached = |key: u64, render: &dyn Fn() -> RenderedBody| {
             let Some(c) = cache else { return render() };
@@ -321,19 +317,17 @@ impl Site {
 
     /// What every body's rendering depends on besides its own text.
     fn cache_salt(&self, links: &HashMap<String, String>, highlight: bool) -> u64 {
-        let mut sorted: Vec<_> = links.iter().collect();
-        sorted.sort();
-        let mut key = serde_json::to_string(&self.config).unwrap_or_default();
-        key.push_str(&self.config.canonical_base_url);
-        key.push_str(&format!(
-            "{sorted:?}{highlight}{}",
-            self.response_schema.is_some()
-        ));
-        if let Some(schema) = &self.config.response.schema {
-            let bytes = crate::load::sources::read(&self.root, &self.root.join(schema));
-            key.push_str(&String::from_utf8_lossy(&bytes.unwrap_or_default()));
-        }
-        xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+        let schema = (self.config.response.schema.as_ref()).map(|schema| {
+            crate::load::sources::read(&self.root, &self.root.join(schema)).unwrap_or_default()
+        });
+        keys::body_salt(
+            &self.config,
+            &self.config.canonical_base_url,
+            links,
+            highlight,
+            self.response_schema.is_some(),
+            schema.as_deref(),
+        )
     }
 
     fn check_bodies(&self, bodies: &Bodies) -> Diagnostics {
@@ -686,10 +680,7 @@ impl Loaded {
         let stored = caches.stored.as_ref();
         let reused = std::sync::atomic::AtomicUsize::new(0);
         let page_key = |page: &crate::load::content::ErrorPage, body_key: u64| {
-            let mut h = xxhash_rust::xxh3::Xxh3::new();
-            h.update(&body_key.to_le_bytes());
-            h.update(&renderer.error_page_key(page).to_le_bytes());
-            h.digest()
+            keys::kept_page(body_key, renderer.error_page_key(page))
         };
         let reuse =
             |page: &crate::load::content::ErrorPage, body_key: u64| -> Option<RenderedBody> {
@@ -1056,15 +1047,10 @@ const SITE_FILES: &str = " site files";
 /// A key over everything [`write_site_files`] reads: every code's summary,
 /// the templates and settings, and the guides.
 fn site_files_key(site: &Site, renderer: &PageRenderer<'_>) -> u64 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    h.update(&renderer.catalog_key().to_le_bytes());
-    for g in &site.content.guides {
-        for part in [&g.rel_url, &g.title] {
-            h.update(part.as_bytes());
-            h.update(&[0]);
-        }
-        h.update(g.meta.description.as_deref().unwrap_or("").as_bytes());
-        h.update(&[1]);
-    }
-    h.digest()
+    let guides = site.content.guides.iter().map(|g| keys::GuideEntry {
+        url: &g.rel_url,
+        title: &g.title,
+        description: g.meta.description.as_deref(),
+    });
+    keys::site_files(renderer.catalog_key(), guides)
 }
