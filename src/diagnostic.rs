@@ -95,6 +95,10 @@ impl Diagnostic {
         rule: &'static str,
         message: impl Into<String>,
     ) -> Self {
+        debug_assert!(
+            crate::rules::find(rule).is_some(),
+            "the rule `{rule}` is not in crate::rules::RULES"
+        );
         let line = line.max(1);
         Diagnostic {
             file: file.into(),
@@ -589,19 +593,19 @@ mod tests {
 
     #[test]
     fn github_format_escapes() {
-        let d = Diagnostic::warning("dir/a.md", None, 2, 1, "lang", "50% off\nnext");
+        let d = Diagnostic::warning("dir/a.md", None, 2, 1, "unknown-language", "50% off\nnext");
         assert_eq!(
             d.github(),
-            "::warning file=dir/a.md,line=2,col=1,title=lang::50%25 off%0Anext"
+            "::warning file=dir/a.md,line=2,col=1,title=unknown-language::50%25 off%0Anext"
         );
     }
 
     #[test]
     fn github_format_escapes_properties_and_runs_without_a_file() {
-        let d = Diagnostic::error("a,b:c%\nd.md", None, 1, 2, "r", "x\r\ny");
+        let d = Diagnostic::error("a,b:c%\nd.md", None, 1, 2, "json", "x\r\ny");
         assert_eq!(
             d.github(),
-            "::error file=a%2Cb%3Ac%25%0Ad.md,line=1,col=2,title=r::x\\u{d}%0Ay"
+            "::error file=a%2Cb%3Ac%25%0Ad.md,line=1,col=2,title=json::x\\u{d}%0Ay"
         );
         let mut d = Diagnostic::error("", None, 0, 0, "usage", "bad\x1b[2J flag");
         d.line = 0;
@@ -612,7 +616,7 @@ mod tests {
     #[test]
     fn long_lines_show_a_window_around_the_column() {
         let line = format!("{}X{}", "a".repeat(1000), "b".repeat(1000));
-        let d = Diagnostic::error("a.md", Some(&line), 1, 1001, "r", "m");
+        let d = Diagnostic::error("a.md", Some(&line), 1, 1001, "json", "m");
         // Only the shown window is kept.
         let kept = d.source_line.as_ref().unwrap();
         assert_eq!(kept.text.chars().count(), SOURCE_WINDOW);
@@ -624,14 +628,14 @@ mod tests {
         assert!(shown.starts_with('…') && shown.ends_with('…'));
         assert_eq!(shown.chars().nth(caret.chars().count() - 1), Some('X'));
         // Near the start: no cut before, the caret where it was.
-        let d = Diagnostic::error("a.md", Some(&line), 1, 3, "r", "m");
+        let d = Diagnostic::error("a.md", Some(&line), 1, 3, "json", "m");
         let out = d.render(false);
         assert!(
             out.contains("\n1 | aaa") && out.contains("\n  |   ^\n"),
             "{out}"
         );
         // Escaped characters before the column move the caret along.
-        let d = Diagnostic::error("a.md", Some("\x1bx"), 1, 2, "r", "m");
+        let d = Diagnostic::error("a.md", Some("\x1bx"), 1, 2, "json", "m");
         assert_eq!(
             d.render(false),
             "a.md:1:2: error: m\n1 | \\u{1b}x\n  |       ^\n"
@@ -640,9 +644,16 @@ mod tests {
 
     #[test]
     fn json_escapes_del_and_c1() {
-        let ds: Diagnostics = [Diagnostic::error("a.md", None, 1, 1, "r", "\x7f\u{9b}\x1b")]
-            .into_iter()
-            .collect();
+        let ds: Diagnostics = [Diagnostic::error(
+            "a.md",
+            None,
+            1,
+            1,
+            "json",
+            "\x7f\u{9b}\x1b",
+        )]
+        .into_iter()
+        .collect();
         let json = ds.to_json();
         assert!(!json.contains(['\x7f', '\u{9b}', '\x1b']), "{json:?}");
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -652,10 +663,10 @@ mod tests {
     #[test]
     fn sort_orders_and_dedups() {
         let mut ds: Diagnostics = [
-            Diagnostic::error("b.md", None, 1, 1, "r", "m"),
-            Diagnostic::error("a.md", None, 5, 1, "r", "m"),
-            Diagnostic::error("a.md", None, 2, 1, "r", "m"),
-            Diagnostic::error("a.md", None, 2, 1, "r", "m"),
+            Diagnostic::error("b.md", None, 1, 1, "json", "m"),
+            Diagnostic::error("a.md", None, 5, 1, "json", "m"),
+            Diagnostic::error("a.md", None, 2, 1, "json", "m"),
+            Diagnostic::error("a.md", None, 2, 1, "json", "m"),
         ]
         .into_iter()
         .collect();

@@ -19,7 +19,8 @@
 //! strings the stages together for `build`; [`commands`] holds `check`,
 //! `explain`, `new` and `init`, and [`serve`] the preview server, all
 //! over the same stages. [`diagnostic`] is the one type for problems in a
-//! site's files, and [`terminal`] how text reaches people: content
+//! site's files, each naming a rule of [`rules`], and [`terminal`] how
+//! text reaches people: content
 //! escaped, paths from the working directory, writes that never panic.
 
 pub mod commands;
@@ -31,6 +32,7 @@ pub mod load;
 pub mod markdown;
 pub mod output;
 pub mod render;
+pub mod rules;
 pub mod serve;
 pub mod site;
 pub mod terminal;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use errdocs::terminal::{escape, from_cwd, write_stderr, write_stdout};
-use errdocs::{BuildOptions, CheckOptions, Diagnostic, Diagnostics, Error, LoadOptions, Severity};
+use errdocs::{BuildOptions, CheckOptions, Diagnostic, Diagnostics, Error, LoadOptions};
 
 /// Rendering makes and frees many small values; jemalloc's fast paths take
 /// them with fewer instructions than the system allocator's.
@@ -127,6 +127,9 @@ enum Command {
         /// Include pages marked `draft: true`.
         #[arg(long)]
         drafts: bool,
+        /// Print every rule with its default severity, and check nothing.
+        #[arg(long)]
+        list_rules: bool,
     },
     /// Write a new error file from a template.
     New {
@@ -210,16 +213,10 @@ fn error_diagnostics(e: &Error, root: &Path) -> Diagnostics {
         } else {
             (line, column)
         };
-        Diagnostics::from_iter([Diagnostic {
-            file,
-            line,
-            column,
-            severity: Severity::Error,
-            rule,
-            message,
-            source_line: None,
-            related: Vec::new(),
-        }])
+        let mut d = Diagnostic::error(file, None, line, column, rule, message);
+        // A problem of no file has no place: line and column 0.
+        (d.line, d.column) = (line, column);
+        Diagnostics::from_iter([d])
     };
     match e {
         Error::Content(ds) | Error::Settings(ds) => ds.from_cwd(root),
@@ -328,6 +325,20 @@ impl Command {
     }
 }
 
+/// The rule list of `check --list-rules`: a JSON array, or one aligned line
+/// per rule (the GitHub format has no annotations to make, so it is text).
+fn list_rules_text(format: Format) -> String {
+    let rules = errdocs::rules::RULES;
+    if matches!(format, Format::Json) {
+        return serde_json::to_string_pretty(rules).unwrap_or_default() + "\n";
+    }
+    let width = rules.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    rules
+        .iter()
+        .map(|r| format!("{:width$}  {:15}  {}\n", r.name, r.severity.as_str(), r.doc))
+        .collect()
+}
+
 fn run(command: Command) -> Result<ExitCode, Error> {
     match command {
         Command::Build {
@@ -402,7 +413,12 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             deny_warnings,
             published,
             drafts,
+            list_rules,
         } => {
+            if list_rules {
+                write_stdout(&list_rules_text(format))?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let opts = CheckOptions {
                 load: LoadOptions {
                     base_url: None,

@@ -1077,3 +1077,41 @@ fn an_unreadable_static_file_is_reported_with_the_content() {
     reported(site.path(), "static/secret.css");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
 }
+
+/// README's rule table is the registry's: one row per rule, in order, with
+/// its default severity and doc, as `check --list-rules` prints them.
+#[test]
+fn readme_lists_every_rule_as_check_list_rules_does() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = errdocs_in(here, &["check", "--list-rules", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rules: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(rules.len() >= 30, "{}", rules.len());
+    let readme = std::fs::read_to_string(here.join("README.md")).unwrap();
+    let table = readme
+        .split("| rule | severity | what |\n| --- | --- | --- |\n")
+        .nth(1)
+        .expect("README has the rule table");
+    let rows: Vec<&str> = table.lines().take_while(|l| l.starts_with('|')).collect();
+    let want: Vec<String> = rules
+        .iter()
+        .map(|r| {
+            let severity = match r["severity"].as_str().unwrap() {
+                "error-or-warning" => "error / warning",
+                s => s,
+            };
+            format!(
+                "| `{}` | {severity} | {} |",
+                r["name"].as_str().unwrap(),
+                r["doc"].as_str().unwrap().replace('|', "\\|")
+            )
+        })
+        .collect();
+    assert_eq!(rows, want);
+    // The text form: one line per rule, starting with its name.
+    let o = errdocs_in(here, &["check", "--list-rules"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    let names: Vec<&str> = text.lines().filter_map(|l| l.split(' ').next()).collect();
+    let want: Vec<&str> = rules.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, want);
+}
