@@ -8,5 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export ERRDOCS_KILL_RUNS=${KILL_RUNS:-500}
 export ERRDOCS_KILL_SECONDS=${KILL_SECONDS:-1200}
-cargo test --release --test build killed_builds -- --nocapture 2>&1 |
+cargo test --release --test integration killed_builds -- --nocapture 2>&1 |
   grep -E "killed builds|test result|panicked|neither"

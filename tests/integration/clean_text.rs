@@ -2,13 +2,11 @@
 //! raw HTML that runs script, deep and large inputs. `check` reports each
 //! at its place, `build` agrees, and what `build` writes stays valid.
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// A site made of `check-base` plus `files` (path, text).

@@ -1,8 +1,6 @@
 //! `errdocs serve` on a fixture site: pages, reloads, errors, and a server
 //! that serves nothing outside the site. Every wait is bounded.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -10,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// A running `errdocs serve`, stopped when dropped.
 struct Server {

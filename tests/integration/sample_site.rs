@@ -1,12 +1,10 @@
 //! The repository's own sample site: it builds clean, every code page
 //! carries the full structure, and no link in the output is broken.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use scraper::Html;
 
 /// Copies the repository's site (settings and content; the theme is built in).

@@ -1,13 +1,8 @@
 //! `errdocs build` on fixture sites: the output folder, parsed.
 
-mod common;
-#[allow(dead_code)]
-#[path = "../benches/corpus.rs"]
-mod corpus;
-#[path = "build/output_folder.rs"]
 mod output_folder;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn code_page_has_the_reference_structure() {
@@ -491,7 +486,7 @@ fn a_build_removes_only_the_files_it_wrote_before() {
     // A file errdocs wrote, rewritten by hand since: no longer errdocs'.
     std::fs::write(out.join("reference/errors/escape_me.md"), "edited by hand").unwrap();
     std::fs::remove_file(site.path().join("content/errors/auth/escape_me.md")).unwrap();
-    let o = common::errdocs(&["build", "-r", site.path().to_str().unwrap()]);
+    let o = crate::common::errdocs(&["build", "-r", site.path().to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("escape_me.md: errdocs wrote it"),
@@ -508,7 +503,7 @@ fn a_build_removes_only_the_files_it_wrote_before() {
         "edited by hand"
     );
     // Kept as someone else's: the next build leaves it alone, silently.
-    let o = common::errdocs(&["build", "-r", site.path().to_str().unwrap()]);
+    let o = crate::common::errdocs(&["build", "-r", site.path().to_str().unwrap()]);
     assert!(!stderr(&o).contains("errdocs wrote it"), "{}", stderr(&o));
     assert!(out.join("reference/errors/escape_me.md").is_file());
 }
@@ -815,7 +810,7 @@ fn fresh_snapshot(root: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> 
     let copy = tempfile::tempdir().unwrap();
     for dir in ["content", "templates", "static"] {
         if root.join(dir).is_dir() {
-            common::copy_tree(&root.join(dir), &copy.path().join(dir));
+            crate::common::copy_tree(&root.join(dir), &copy.path().join(dir));
         }
     }
     std::fs::copy(root.join("site.yaml"), copy.path().join("site.yaml")).unwrap();

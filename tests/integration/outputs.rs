@@ -2,12 +2,10 @@
 //! against its published schema, each page's Markdown, `llms.txt`, the Atom
 //! feed, `export`, `explain`, lifecycle badges and edit links.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{build, errdocs, errdocs_in, fixture, page, select, stderr, write};
+use crate::common::{build, errdocs, errdocs_in, fixture, page, select, stderr, write};
 use pulldown_cmark::{Event, Parser, Tag};
 
 /// The basic fixture plus a replacement code, so every lifecycle field is used.

@@ -1,6 +1,5 @@
 //! Helpers for integration tests: fixture sites in temp folders, the
 //! binary, and parsed output.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,13 +1,11 @@
 //! `errdocs check` on bad inputs, one fixture each: every rule gives its
 //! diagnostic at the right place, and nothing panics.
 
-#[path = "check/agreement.rs"]
 mod agreement;
-mod common;
 
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// A site made of `check-base` plus the given bad-input files in `content/errors/`.

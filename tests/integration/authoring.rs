@@ -1,9 +1,7 @@
 //! `errdocs new`, `errdocs init` and `errdocs schema`: what they write
 //! builds and checks clean, and bad requests are refused.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn init_writes_a_site_that_builds_and_checks_clean() {
