@@ -76,11 +76,6 @@ pub struct IndexEntry {
     pub aliases: Vec<String>,
 }
 
-/// Site-relative path of the published schema of `index.json`.
-pub fn index_schema_rel(config: &SiteConfig) -> String {
-    format!("{}index.schema.json", config.catalog_rel())
-}
-
 /// `index.json` of the codes in `summaries` (sorted by code).
 pub fn catalog_index(summaries: &[ErrorSummary], config: &SiteConfig) -> CatalogIndex {
     CatalogIndex {
@@ -121,7 +116,7 @@ pub fn catalog_index_json(summaries: &[ErrorSummary], config: &SiteConfig) -> St
     }
     let index = catalog_index(summaries, config);
     let doc = WithSchema {
-        schema: config.absolute_url(&index_schema_rel(config)),
+        schema: config.absolute_url(&crate::paths::index_schema_rel(config)),
         index: &index,
     };
     to_json(&doc)
@@ -133,7 +128,9 @@ pub fn index_schema(config: &SiteConfig) -> serde_json::Value {
     if let Some(obj) = schema.as_object_mut() {
         obj.insert(
             "$id".into(),
-            config.absolute_url(&index_schema_rel(config)).into(),
+            config
+                .absolute_url(&crate::paths::index_schema_rel(config))
+                .into(),
         );
         if let Some(props) = obj.get_mut("properties").and_then(|p| p.as_object_mut()) {
             props.insert(
@@ -468,7 +465,7 @@ pub fn llms_txt(content: &Content, summaries: &[ErrorSummary], config: &SiteConf
     );
     out.push_str(&format!(
         "The catalog as JSON: {}\n",
-        config.absolute_url(&format!("{}index.json", config.catalog_rel()))
+        config.absolute_url(&crate::paths::index_json_rel(config))
     ));
     for g in &groups {
         out.push_str(&format!("\n## {}\n\n", one_line(&g.name)));
@@ -511,11 +508,6 @@ pub fn llms_txt(content: &Content, summaries: &[ErrorSummary], config: &SiteConf
         }
     }
     out
-}
-
-/// Site-relative path of the Atom feed.
-pub fn feed_rel(config: &SiteConfig) -> String {
-    format!("{}feed.xml", config.catalog_rel())
 }
 
 /// The Atom feed (RFC 4287) of new codes, newest `since` first, and of
@@ -575,7 +567,7 @@ pub fn atom_feed(summaries: &[ErrorSummary], config: &SiteConfig) -> String {
             })
             .then_with(|| a.e.code.cmp(&b.e.code))
     });
-    let feed_url = config.absolute_url(&feed_rel(config));
+    let feed_url = config.absolute_url(&crate::paths::feed_rel(config));
     let x = escape_xml;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     out.push_str(&format!(

@@ -31,6 +31,7 @@ pub mod incremental;
 pub mod load;
 pub mod markdown;
 pub mod output;
+pub mod paths;
 pub mod render;
 pub mod rules;
 pub mod serve;

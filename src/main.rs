@@ -224,7 +224,7 @@ fn error_diagnostics(e: &Error, root: &Path) -> Diagnostics {
             Some(at) => of(
                 errdocs::terminal::site_file(
                     root,
-                    &Path::new(errdocs::load::theme::TEMPLATES_DIR).join(&at.template),
+                    &Path::new(errdocs::paths::TEMPLATES_DIR).join(&at.template),
                 ),
                 at.line,
                 at.column,

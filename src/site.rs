@@ -2,6 +2,7 @@
 //! `check` runs the first three stages without highlighting; `build` runs
 //! them all.
 
+use crate::paths::CACHE_DIR;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -154,10 +155,10 @@ impl Site {
     /// The site's own files and folders, which no output may replace.
     pub fn sources(&self) -> Vec<PathBuf> {
         let mut paths: Vec<PathBuf> = [
-            crate::load::config::CONFIG_FILE,
-            content::CONTENT_DIR,
-            theme::TEMPLATES_DIR,
-            theme::STATIC_DIR,
+            crate::paths::CONFIG_FILE,
+            crate::paths::CONTENT_DIR,
+            crate::paths::TEMPLATES_DIR,
+            crate::paths::STATIC_DIR,
             CACHE_DIR,
         ]
         .iter()
@@ -407,8 +408,6 @@ pub struct BuildOptions {
     pub adopt: bool,
 }
 
-pub use crate::incremental::cache::CACHE_DIR;
-
 /// Refuses a site root that is not a folder holding `content/`: building
 /// an empty site there would replace the previous output with nothing.
 pub fn check_root(root: &Path) -> Result<(), Error> {
@@ -418,11 +417,11 @@ pub fn check_root(root: &Path) -> Result<(), Error> {
             root.display()
         )));
     }
-    if !root.join(content::CONTENT_DIR).is_dir() {
+    if !root.join(crate::paths::CONTENT_DIR).is_dir() {
         return Err(Error::Usage(format!(
             "the site root {} has no {}/ folder; pass the folder that holds content/ with -r",
             root.display(),
-            content::CONTENT_DIR
+            crate::paths::CONTENT_DIR
         )));
     }
     Ok(())
@@ -432,7 +431,9 @@ pub fn check_root(root: &Path) -> Result<(), Error> {
 /// found as the load finds them (links inside the root followed).
 pub fn check_site_root(root: &Path) -> Result<(), Error> {
     check_root(root)?;
-    let errors = root.join(content::CONTENT_DIR).join(content::ERRORS_DIR);
+    let errors = root
+        .join(crate::paths::CONTENT_DIR)
+        .join(crate::paths::ERRORS_DIR);
     let (pages, _) =
         crate::load::sources::walk(root, &errors, |p| p.extension().is_some_and(|x| x == "md"));
     if pages.is_empty() {
@@ -445,19 +446,17 @@ fn no_pages(root: &Path, why: &str) -> Error {
     Error::Usage(format!(
         "the site root {} has no error pages under {}/{}/{why}; pass the folder that holds content/ with -r, or add a page with `errdocs new`",
         root.display(),
-        content::CONTENT_DIR,
-        content::ERRORS_DIR,
+        crate::paths::CONTENT_DIR,
+        crate::paths::ERRORS_DIR,
     ))
-}
-
-/// The default output folder of a site.
-pub fn default_output(root: &Path) -> PathBuf {
-    root.join("public")
 }
 
 /// Builds the site at `root`. On any error the previous output stays as it was.
 pub fn build(root: &Path, opts: &BuildOptions) -> Result<BuildReport, Error> {
-    let output = opts.output.clone().unwrap_or_else(|| default_output(root));
+    let output = opts
+        .output
+        .clone()
+        .unwrap_or_else(|| crate::paths::default_output(root));
     // A site that does not load (a wrong root, no pages, bad settings)
     // gets nothing written, not even a lock or a cache folder.
     let loaded = Loaded::read(root, &opts.load, &Caches::default())?;
@@ -1001,34 +1000,37 @@ fn write_site_files(
     // checks) is spared making it.
     if out.discards() {
         for rel in [
-            format!("{catalog_rel}index.json"),
-            export::index_schema_rel(config),
-            export::feed_rel(config),
-            "llms.txt".to_string(),
+            crate::paths::index_json_rel(config),
+            crate::paths::index_schema_rel(config),
+            crate::paths::feed_rel(config),
+            crate::paths::LLMS_TXT.to_string(),
         ] {
             put(rel, &[])?;
         }
     } else {
         put(
-            format!("{catalog_rel}index.json"),
+            crate::paths::index_json_rel(config),
             export::catalog_index_json(&renderer.index.summaries, config).as_bytes(),
         )?;
         let schema = export::index_schema(config);
         put(
-            export::index_schema_rel(config),
+            crate::paths::index_schema_rel(config),
             // A `Value` always serialises.
             (serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n").as_bytes(),
         )?;
         put(
-            export::feed_rel(config),
+            crate::paths::feed_rel(config),
             export::atom_feed(&renderer.index.summaries, config).as_bytes(),
         )?;
         put(
-            "llms.txt".into(),
+            crate::paths::LLMS_TXT.into(),
             export::llms_txt(&site.content, &renderer.index.summaries, config).as_bytes(),
         )?;
     }
-    put("404.html".into(), renderer.not_found()?.as_bytes())?;
+    put(
+        crate::paths::NOT_FOUND.into(),
+        renderer.not_found()?.as_bytes(),
+    )?;
     sitemap.push(catalog_rel);
     sitemap.extend(
         site.content
@@ -1037,7 +1039,10 @@ fn write_site_files(
             .map(|e| config.error_rel(&e.meta.code)),
     );
     sitemap.sort();
-    put("sitemap.xml".into(), renderer.sitemap(&sitemap)?.as_bytes())?;
+    put(
+        crate::paths::SITEMAP.into(),
+        renderer.sitemap(&sitemap)?.as_bytes(),
+    )?;
     Ok(files)
 }
 

@@ -1,10 +1,11 @@
 //! Authoring commands: `errdocs new` writes an error file, `errdocs init`
 //! writes a new site. What they write builds and checks clean at once.
 
+use crate::paths::{CONFIG_FILE, CONTENT_DIR, ERRORS_DIR};
 use std::path::{Path, PathBuf};
 
-use crate::load::config::{SiteConfig, CONFIG_FILE};
-use crate::load::content::{self, is_valid_code, CONTENT_DIR, ERRORS_DIR};
+use crate::load::config::SiteConfig;
+use crate::load::content::{self, is_valid_code};
 use crate::markdown::slugify;
 use crate::Error;
 
@@ -322,6 +323,7 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             )));
         }
     }
+    let gitignore = crate::paths::gitignore();
     let files = [
         (CONFIG_FILE.to_string(), INIT_SITE_YAML),
         (format!("{CONTENT_DIR}/index.md"), INIT_HOME),
@@ -329,7 +331,7 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             format!("{CONTENT_DIR}/{ERRORS_DIR}/general/resource_not_found.md"),
             INIT_EXAMPLE,
         ),
-        (".gitignore".to_string(), "/public/\n/.errdocs-cache/\n# Beside the output: its lock, and a build's new tree while it is written.\n/.public.errdocs-*\n"),
+        (".gitignore".to_string(), &gitignore),
     ];
     let mut written = Vec::new();
     for (rel, text) in files {

@@ -3,13 +3,11 @@
 //! between CI runs. A build holds its lock while it reads and writes it,
 //! and first removes what stopped builds left in it.
 
+use crate::paths::CACHE_DIR;
 use std::path::{Path, PathBuf};
 
 use crate::output::lock::Lock;
 use crate::Error;
-
-/// The cache folder's name under the site root.
-pub const CACHE_DIR: &str = ".errdocs-cache";
 
 /// The lock file inside the cache folder.
 const LOCK_FILE: &str = "lock";

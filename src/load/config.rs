@@ -1,5 +1,6 @@
 //! Site settings: `site.yaml`, every key optional.
 
+use crate::paths::CONFIG_FILE;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -7,9 +8,6 @@ use serde::{Deserialize, Serialize};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::yaml;
 use crate::Error;
-
-/// The name of the settings file at the site root.
-pub const CONFIG_FILE: &str = "site.yaml";
 
 /// One group of readers, with a card of its own on each code page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Loading content: walk `content/`, split front matter, parse it into
 //! typed pages and check what can be checked without rendering.
 
+use crate::paths::{CONTENT_DIR, ERRORS_DIR};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
@@ -10,11 +11,6 @@ use serde::{Deserialize, Serialize};
 use crate::diagnostic::{Diagnostic, Diagnostics, Excerpt, LineIndex, Severity};
 use crate::load::config::SiteConfig;
 use crate::load::yaml;
-
-/// The folder of Markdown content, under the site root.
-pub const CONTENT_DIR: &str = "content";
-/// The folder of error files, under `content/`.
-pub const ERRORS_DIR: &str = "errors";
 
 /// Markdown files larger than this many bytes are refused (a page worth
 /// reading is far smaller, and rendering costs a multiple of the size).

@@ -1,16 +1,12 @@
 //! The theme: templates and static assets, built in and overridden by a
 //! site's own `templates/` and `static/`, file by file.
 
+use crate::paths::{STATIC_DIR, TEMPLATES_DIR};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::diagnostic::{display_path, Diagnostic, Diagnostics};
 use crate::Error;
-
-/// The folder of template overrides, under the site root.
-pub const TEMPLATES_DIR: &str = "templates";
-/// The folder of static files, under the site root.
-pub const STATIC_DIR: &str = "static";
 
 /// Templates embedded in the binary (the repository's `templates/`).
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[

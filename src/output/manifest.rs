@@ -8,13 +8,11 @@
 //! and a file at one of its paths whose bytes someone changed since is
 //! not removed with the page it once belonged to.
 
+use crate::paths::MANIFEST_FILE;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path};
 
 use serde::{Deserialize, Serialize};
-
-/// The record's name, at the top of the output folder.
-pub const MANIFEST_FILE: &str = ".errdocs-manifest";
 
 /// The first line's start; the line ends with the hash of what follows.
 const HEADER: &str = "errdocs output manifest 1 ";

@@ -184,10 +184,10 @@ pub fn guard(root: &Path, out: &Path) -> Result<(), Error> {
         )));
     }
     for dir in [
-        crate::load::content::CONTENT_DIR,
-        crate::load::theme::TEMPLATES_DIR,
-        crate::load::theme::STATIC_DIR,
-        crate::incremental::cache::CACHE_DIR,
+        crate::paths::CONTENT_DIR,
+        crate::paths::TEMPLATES_DIR,
+        crate::paths::STATIC_DIR,
+        crate::paths::CACHE_DIR,
     ] {
         if out_n.starts_with(root.join(dir)) {
             return Err(Error::Usage(format!(

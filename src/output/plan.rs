@@ -14,14 +14,13 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::diagnostic::Diagnostic;
-use crate::export;
 use crate::load::config::SiteConfig;
 use crate::load::content::{Content, SourceFile};
 use crate::load::theme::{self, Theme};
 
 /// A file of the site's `static/`, from the site root.
 fn static_path(name: &str) -> std::path::PathBuf {
-    Path::new(theme::STATIC_DIR).join(name)
+    Path::new(crate::paths::STATIC_DIR).join(name)
 }
 
 /// The longest code or alias: its page folder and its `<code>.md` fit in
@@ -234,7 +233,10 @@ pub fn claims<'a>(
         put(rel.0, Owner::Generated(rel.1));
     }
     for file in files {
-        let own = root.join(theme::STATIC_DIR).join(&file.name).exists();
+        let own = root
+            .join(crate::paths::STATIC_DIR)
+            .join(&file.name)
+            .exists();
         let name = &file.name;
         put(file.rel.clone(), Owner::Static { name, own });
     }
@@ -251,12 +253,12 @@ pub fn site_files(config: &SiteConfig, content: &Content) -> Vec<(String, &'stat
     }
     files.extend([
         (format!("{catalog}index.html"), "error catalog"),
-        (format!("{catalog}index.json"), "catalog index.json"),
-        (export::index_schema_rel(config), "index.json schema"),
-        (export::feed_rel(config), "Atom feed"),
-        ("llms.txt".to_string(), "llms.txt"),
-        ("404.html".to_string(), "404 page"),
-        ("sitemap.xml".to_string(), "sitemap"),
+        (crate::paths::index_json_rel(config), "catalog index.json"),
+        (crate::paths::index_schema_rel(config), "index.json schema"),
+        (crate::paths::feed_rel(config), "Atom feed"),
+        (crate::paths::LLMS_TXT.to_string(), "llms.txt"),
+        (crate::paths::NOT_FOUND.to_string(), "404 page"),
+        (crate::paths::SITEMAP.to_string(), "sitemap"),
     ]);
     files
 }

@@ -22,6 +22,7 @@
 //! in it is never written in place, since it may share its inode with the
 //! output.
 
+use crate::paths::{MANIFEST_FILE, STAGING_MARKER};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -29,17 +30,9 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use super::lock::Lock;
-use super::manifest::{hash_bytes, is_clean_rel, Manifest, ManifestError, MANIFEST_FILE};
+use super::manifest::{hash_bytes, is_clean_rel, Manifest, ManifestError};
 use super::{guard, normalize, swap};
 use crate::Error;
-
-/// The file that marks the next tree as errdocs' while it is written.
-const STAGING_MARKER: &str = ".errdocs-staging";
-
-/// The next tree of the output folder `target`, beside it.
-pub fn next_path(target: &Path) -> PathBuf {
-    target.with_file_name(format!(".{}.errdocs-next", folder_name(target)))
-}
 
 /// An output folder opened for one build: locked against other builds,
 /// cleared of what stopped builds left beside it, its own files known.
@@ -51,18 +44,6 @@ pub struct OutputFolder {
     /// The previous build's record; `None` when there is no folder yet.
     previous: Option<Manifest>,
     _lock: Lock,
-}
-
-fn folder_name(target: &Path) -> String {
-    target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "public".into())
-}
-
-/// The lock file of the output folder `target`, beside it.
-pub fn lock_path(target: &Path) -> PathBuf {
-    target.with_file_name(format!(".{}.errdocs-lock", folder_name(target)))
 }
 
 impl OutputFolder {
@@ -83,7 +64,7 @@ impl OutputFolder {
             read_previous(shown, &target, adopt)?;
         }
         let lock = Lock::acquire(
-            &lock_path(&target),
+            &crate::paths::output_lock(&target),
             &format!("the output folder {}", shown.display()),
         )?;
         swap::recover(&target).map_err(|e| Error::io(&target, e))?;
@@ -153,9 +134,8 @@ fn remove_leftovers(target: &Path) {
     let Some(parent) = target.parent() else {
         return;
     };
-    let name = folder_name(target);
-    let staging_prefix = format!(".{name}.errdocs-staging-");
-    let aside = swap::aside_path(target);
+    let staging_prefix = crate::paths::old_staging_prefix(target);
+    let aside = crate::paths::aside_tree(target);
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
@@ -276,7 +256,7 @@ impl Staging {
     /// Starts writing the output that will replace `folder`'s, in its next
     /// tree (made when there is none).
     pub fn begin(folder: OutputFolder) -> Result<Self, Error> {
-        let next = next_path(&folder.target);
+        let next = crate::paths::next_tree(&folder.target);
         let marker = next.join(STAGING_MARKER);
         match std::fs::symlink_metadata(&next) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -339,7 +319,7 @@ impl Staging {
     }
 
     fn conflict(&self, rel: &str) -> Error {
-        let from_static = Path::new(crate::load::theme::STATIC_DIR).join(rel);
+        let from_static = Path::new(crate::paths::STATIC_DIR).join(rel);
         let source = if self.folder.root.join(&from_static).exists() {
             format!("{} writes", from_static.display())
         } else {

@@ -8,16 +8,7 @@
 //! path names nothing for a moment, and the next build puts the old folder
 //! back before anything else ([`recover`]).
 
-use std::path::{Path, PathBuf};
-
-/// Where the two-rename fallback puts the old folder while it swaps.
-pub fn aside_path(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    target.with_file_name(format!(".{name}.errdocs-old"))
-}
+use std::path::Path;
 
 /// Exchanges the folders `new` and `target`: afterwards `target` names the
 /// new tree and `new` the old one.
@@ -44,7 +35,7 @@ fn unsupported(e: &std::io::Error) -> bool {
 }
 
 fn exchange_by_renames(new: &Path, target: &Path) -> std::io::Result<()> {
-    let aside = aside_path(target);
+    let aside = crate::paths::aside_tree(target);
     std::fs::rename(target, &aside)?;
     if let Err(e) = std::fs::rename(new, target) {
         let _ = std::fs::rename(&aside, target);
@@ -56,7 +47,7 @@ fn exchange_by_renames(new: &Path, target: &Path) -> std::io::Result<()> {
 /// Puts back an old output that the two-rename fallback left aside when a
 /// build was stopped between its renames; true when it did.
 pub fn recover(target: &Path) -> std::io::Result<bool> {
-    let aside = aside_path(target);
+    let aside = crate::paths::aside_tree(target);
     if std::fs::symlink_metadata(&aside).is_err() {
         return Ok(false);
     }
@@ -137,9 +128,9 @@ mod tests {
         tree(&out, "a");
         exchange_by_renames(&new, &out).unwrap();
         assert!(out.join("b").is_file() && new.join("a").is_file());
-        assert!(!aside_path(&out).exists());
+        assert!(!crate::paths::aside_tree(&out).exists());
         // Stopped after its first rename: the old tree is aside, no output.
-        std::fs::rename(&out, aside_path(&out)).unwrap();
+        std::fs::rename(&out, crate::paths::aside_tree(&out)).unwrap();
         assert!(recover(&out).unwrap());
         assert!(out.join("b").is_file());
         assert!(!recover(&out).unwrap());

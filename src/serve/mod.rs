@@ -12,6 +12,7 @@ mod fds;
 mod host;
 mod http;
 
+use crate::paths::{CONTENT_DIR, STATIC_DIR, TEMPLATES_DIR};
 use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -23,8 +24,7 @@ use notify::Watcher;
 use serde::Serialize;
 
 use crate::diagnostic::Diagnostics;
-use crate::load::content::{is_ignored_name, CONTENT_DIR};
-use crate::load::theme::{STATIC_DIR, TEMPLATES_DIR};
+use crate::load::content::is_ignored_name;
 use crate::output::{MemoryFiles, MemoryOutput};
 use crate::site::{build_into, Caches, LoadOptions};
 use crate::Error;
@@ -347,7 +347,7 @@ impl LiveSite {
 
     fn not_found(&self) -> Reply {
         let body = self
-            .file("404.html")
+            .file(crate::paths::NOT_FOUND)
             .unwrap_or_else(|| b"not found".to_vec().into());
         Reply {
             status: 404,
@@ -480,7 +480,7 @@ fn overlay_errors(e: &Error) -> Vec<OverlayError> {
     match e {
         Error::Content(ds) | Error::Settings(ds) => from(ds),
         Error::Template { at: Some(at), .. } => vec![OverlayError {
-            file: format!("{}/{}", crate::load::theme::TEMPLATES_DIR, at.template),
+            file: format!("{}/{}", crate::paths::TEMPLATES_DIR, at.template),
             line: at.line,
             column: at.column,
             message: e.to_string(),
@@ -526,7 +526,7 @@ pub fn is_relevant(root: &Path, path: &Path) -> bool {
     if is_ignored_name(&name) || name == "4913" {
         return false;
     }
-    if first == crate::load::config::CONFIG_FILE {
+    if first == crate::paths::CONFIG_FILE {
         return rel.components().count() == 1;
     }
     if ![CONTENT_DIR, TEMPLATES_DIR, STATIC_DIR].contains(&first.as_ref()) {

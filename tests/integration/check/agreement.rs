@@ -419,7 +419,7 @@ fn the_claims_are_the_files_a_build_writes() {
                 let rel = e.path().strip_prefix(&out).unwrap();
                 rel.to_string_lossy().replace('\\', "/")
             })
-            .filter(|rel| rel != errdocs::output::manifest::MANIFEST_FILE)
+            .filter(|rel| rel != errdocs::paths::MANIFEST_FILE)
             .collect();
         let (site, _) = errdocs::Site::load(root, &Default::default()).unwrap();
         let theme = errdocs::load::theme::Theme::load(root).unwrap();
