@@ -65,7 +65,7 @@ fn category(i: usize) -> (&'static str, &'static str) {
 }
 
 /// Writes a site of `pages` error pages into `root`.
-pub fn generate(root: &Path, pages: usize) -> std::io::Result<()> {
+pub(crate) fn generate(root: &Path, pages: usize) -> std::io::Result<()> {
     std::fs::create_dir_all(root)?;
     std::fs::write(
         root.join("site.yaml"),
@@ -165,7 +165,7 @@ pub fn generate(root: &Path, pages: usize) -> std::io::Result<()> {
 
 /// Edits the body of page 0 (a sentence that says which edit it is), as a
 /// writer would between two builds.
-pub fn edit_one_page(root: &Path, edit: usize) -> std::io::Result<()> {
+pub(crate) fn edit_one_page(root: &Path, edit: usize) -> std::io::Result<()> {
     let (_, slug) = category(0);
     let path = root
         .join("content/errors")
@@ -183,7 +183,7 @@ pub fn edit_one_page(root: &Path, edit: usize) -> std::io::Result<()> {
 
 /// The code of the page [`edit_one_page`] edits, and the sentence edit
 /// `edit` leaves in it.
-pub fn edited_page(edit: usize) -> (String, String) {
+pub(crate) fn edited_page(edit: usize) -> (String, String) {
     (code_name(0), format!("Edit {edit} of this page."))
 }
 

@@ -13,7 +13,7 @@ use crate::diagnostic::Diagnostic;
 
 /// A YAML problem at a 1-based line and column of the whole file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct YamlError {
+pub(crate) struct YamlError {
     /// 1-based line in the file.
     pub line: usize,
     /// 1-based column.
@@ -24,7 +24,7 @@ pub struct YamlError {
 
 impl YamlError {
     /// The problem as a diagnostic in `file`, whose full text is `text`.
-    pub fn at(&self, file: &Path, text: &str) -> Diagnostic {
+    pub(crate) fn at(&self, file: &Path, text: &str) -> Diagnostic {
         Diagnostic::error(
             file,
             Some(text),
@@ -38,7 +38,7 @@ impl YamlError {
 
 /// The deepest nesting of collections that YAML text may have: the parser
 /// takes time quadratic in depth, so deeper text is refused unparsed.
-pub const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
 /// Brackets open at once, counted inside quotes too, beyond which YAML is
 /// refused unparsed (the parser's time grows with the square of depth).
@@ -47,7 +47,10 @@ const MAX_BRACKETS: usize = 256;
 /// Parses `yaml` into `T`. `line_offset` is the number of file lines
 /// before the YAML text. Text nested deeper than [`MAX_DEPTH`] is refused
 /// before parsing.
-pub fn from_str<T: DeserializeOwned>(yaml: &str, line_offset: usize) -> Result<T, YamlError> {
+pub(crate) fn from_str<T: DeserializeOwned>(
+    yaml: &str,
+    line_offset: usize,
+) -> Result<T, YamlError> {
     if let Some((line, column)) = too_deep(yaml) {
         return Err(YamlError {
             line: line + line_offset,
@@ -245,7 +248,7 @@ fn friendly_message(raw: &str) -> String {
 }
 
 /// The closest of `candidates` to `word`, when it is close enough to be a typo.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
@@ -261,7 +264,7 @@ pub fn did_you_mean<'a>(
 /// character that only an escape (`"\x1b"`, `"\v"`, `"\N"`) can write,
 /// with the first such character. Only double-quoted scalars have
 /// escapes, so text without a backslash is not parsed again.
-pub fn escaped_controls(yaml: &str) -> Vec<(String, char)> {
+pub(crate) fn escaped_controls(yaml: &str) -> Vec<(String, char)> {
     use serde_yaml::Value;
     if !yaml.contains('\\') {
         return Vec::new();
@@ -289,7 +292,7 @@ pub fn escaped_controls(yaml: &str) -> Vec<(String, char)> {
 }
 
 /// The message for a control character that an escape put into `key`.
-pub fn escaped_control_message(key: &str, c: char) -> String {
+pub(crate) fn escaped_control_message(key: &str, c: char) -> String {
     format!(
         "`{key}` holds the control character U+{:04X} (from an escape), which is not text; remove the escape",
         u32::from(c)
@@ -367,7 +370,7 @@ fn keys(name: &str) -> impl Iterator<Item = String> + '_ {
 
 /// The 1-based line and column (of the value, or of the key when it has
 /// none on its line) where `key:` first appears in `yaml`, at any depth.
-pub fn key_position(yaml: &str, line_offset: usize, key: &str) -> Option<(usize, usize)> {
+pub(crate) fn key_position(yaml: &str, line_offset: usize, key: &str) -> Option<(usize, usize)> {
     for (i, line) in yaml.split('\n').enumerate() {
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();

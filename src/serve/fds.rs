@@ -5,7 +5,7 @@
 
 /// Most connections served at once, whatever the limit: a browser opens
 /// six to one host.
-pub const MAX_CONNECTIONS: usize = 256;
+pub(super) const MAX_CONNECTIONS: usize = 256;
 /// Descriptors kept for everything but connections: standard streams,
 /// the listener, the watcher, and the files a rebuild opens at once.
 const RESERVED: u64 = 32;
@@ -21,7 +21,7 @@ static ORIGINAL_SOFT: std::sync::OnceLock<libc::rlimit> = std::sync::OnceLock::n
 #[cfg(unix)]
 // rlim_t is u64 here, narrower on some targets.
 #[allow(clippy::unnecessary_cast)]
-pub fn raise_open_files_limit() -> Option<u64> {
+pub(super) fn raise_open_files_limit() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -61,7 +61,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
 /// with: some programs still use `select`, which breaks on descriptors
 /// past 1024.
 #[cfg(unix)]
-pub fn restore_for_child(command: &mut std::process::Command) {
+pub(super) fn restore_for_child(command: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     let Some(original) = ORIGINAL_SOFT.get().copied() else {
         return;
@@ -81,7 +81,7 @@ pub fn restore_for_child(command: &mut std::process::Command) {
 pub fn restore_for_child(_command: &mut std::process::Command) {}
 
 /// How many connections to serve at once under a limit of `open_files`.
-pub fn connection_cap(open_files: Option<u64>) -> usize {
+pub(super) fn connection_cap(open_files: Option<u64>) -> usize {
     let Some(limit) = open_files else {
         return MAX_CONNECTIONS;
     };

@@ -13,7 +13,7 @@ use crate::Error;
 
 /// The `Host` values the server answers.
 #[derive(Debug, Clone)]
-pub struct Hosts {
+pub(super) struct Hosts {
     port: u16,
     /// Names that must come with the serving port (lower case).
     own: Vec<String>,
@@ -24,7 +24,7 @@ pub struct Hosts {
 impl Hosts {
     /// The names of a server listening on `bind`, `port`, plus `allowed`
     /// (each `NAME` or `NAME:PORT`).
-    pub fn new(bind: &str, port: u16, allowed: &[String]) -> Result<Self, Error> {
+    pub(super) fn new(bind: &str, port: u16, allowed: &[String]) -> Result<Self, Error> {
         let mut own = vec!["localhost".to_string()];
         let bind = bind.trim_start_matches('[').trim_end_matches(']');
         if bind.parse::<IpAddr>().is_err() {
@@ -54,7 +54,7 @@ impl Hosts {
     }
 
     /// True when a request with this `Host` value may be answered.
-    pub fn allows(&self, host: &str) -> bool {
+    pub(super) fn allows(&self, host: &str) -> bool {
         let Some((name, port)) = split(host) else {
             return false;
         };

@@ -14,11 +14,11 @@ use super::host::Hosts;
 use super::Reply;
 
 /// What answers a request: method and target in, reply out.
-pub type Handler = dyn Fn(&str, &str) -> Reply + Send + Sync;
+pub(super) type Handler = dyn Fn(&str, &str) -> Reply + Send + Sync;
 
 /// Bounds on what one client may hold.
 #[derive(Debug, Clone)]
-pub struct Limits {
+pub(super) struct Limits {
     /// Connections served at once.
     pub connections: usize,
     /// Largest request head (request line and headers), in bytes.
@@ -34,7 +34,7 @@ pub struct Limits {
 
 impl Limits {
     /// The defaults, with `connections` connections at once.
-    pub fn new(connections: usize) -> Self {
+    pub(super) fn new(connections: usize) -> Self {
         Limits {
             connections,
             head_bytes: 64 * 1024,
@@ -64,7 +64,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 const NOTE_EVERY: Duration = Duration::from_secs(30);
 
 /// Serves connections from `listener` for ever.
-pub fn run(listener: TcpListener, limits: Limits, hosts: Hosts, handler: Arc<Handler>) -> ! {
+pub(super) fn run(listener: TcpListener, limits: Limits, hosts: Hosts, handler: Arc<Handler>) -> ! {
     let slots = Arc::new(Slots {
         free: Mutex::new(limits.connections.max(1)),
         freed: Condvar::new(),

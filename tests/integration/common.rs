@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use scraper::{Html, Selector};
 
 /// Copies `tests/fixtures/<name>` into a fresh temp folder.
-pub fn fixture(name: &str) -> tempfile::TempDir {
+pub(crate) fn fixture(name: &str) -> tempfile::TempDir {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name);
@@ -17,7 +17,7 @@ pub fn fixture(name: &str) -> tempfile::TempDir {
 }
 
 /// Copies a folder tree.
-pub fn copy_tree(src: &Path, dst: &Path) {
+pub(crate) fn copy_tree(src: &Path, dst: &Path) {
     for entry in walkdir::WalkDir::new(src) {
         let entry = entry.expect("walk fixture");
         let rel = entry.path().strip_prefix(src).unwrap();
@@ -31,14 +31,14 @@ pub fn copy_tree(src: &Path, dst: &Path) {
 }
 
 /// Writes a file, creating its folders.
-pub fn write(root: &Path, rel: &str, text: &str) {
+pub(crate) fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, text).unwrap();
 }
 
 /// Runs the `errdocs` binary with `args`.
-pub fn errdocs(args: &[&str]) -> Output {
+pub(crate) fn errdocs(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_errdocs"))
         .args(args)
         .env("NO_COLOR", "1")
@@ -48,7 +48,7 @@ pub fn errdocs(args: &[&str]) -> Output {
 
 /// Runs the `errdocs` binary with `args` from the working directory `cwd`,
 /// from which it prints every path.
-pub fn errdocs_in(cwd: &Path, args: &[&str]) -> Output {
+pub(crate) fn errdocs_in(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_errdocs"))
         .args(args)
         .current_dir(cwd)
@@ -58,29 +58,29 @@ pub fn errdocs_in(cwd: &Path, args: &[&str]) -> Output {
 }
 
 /// Standard error as text.
-pub fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Builds `root` into `root/public` with the library.
-pub fn build(root: &Path) -> errdocs::BuildReport {
+pub(crate) fn build(root: &Path) -> errdocs::BuildReport {
     errdocs::build(root, &errdocs::BuildOptions::default()).expect("build succeeds")
 }
 
 /// Parses an output HTML file.
-pub fn page(out: &Path, rel: &str) -> Html {
+pub(crate) fn page(out: &Path, rel: &str) -> Html {
     let text = std::fs::read_to_string(out.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
     Html::parse_document(&text)
 }
 
 /// All elements matching `css`.
-pub fn select<'a>(doc: &'a Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
+pub(crate) fn select<'a>(doc: &'a Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
     let sel = Selector::parse(css).unwrap_or_else(|e| panic!("selector {css}: {e:?}"));
     doc.select(&sel).collect()
 }
 
 /// The text of the single element matching `css`.
-pub fn text_of(doc: &Html, css: &str) -> String {
+pub(crate) fn text_of(doc: &Html, css: &str) -> String {
     let found = select(doc, css);
     assert_eq!(
         found.len(),
@@ -97,7 +97,7 @@ pub fn text_of(doc: &Html, css: &str) -> String {
 }
 
 /// Every file under `dir` with its bytes, for before/after comparisons.
-pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub(crate) fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files: Vec<_> = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
